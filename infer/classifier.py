@@ -1,0 +1,187 @@
+"""`StanceClassifier`: load a trained folder once, then `predict(texts)`.
+
+Texts are normalised exactly as in training, tokenised once, sorted by length inside a window
+(so batches carry little padding) and run under `torch.inference_mode`. Results come back in
+input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from infer.labels import LabelSchema
+from infer.model import MultiHeadClassifier, load_model
+from infer.text import Normalizer, arabic_ratio, split_sentences
+
+BACKENDS = ("fp32", "bf16", "int8")
+NOT_LISTED = ("neutral", "absent")
+
+
+@dataclass
+class Prediction:
+    """One sentence's labels and probabilities, head by head."""
+
+    text: str
+    label: dict[str, str]
+    probabilities: dict[str, dict[str, float]]
+    actors: list[str]
+    empty: bool = False
+    truncated: bool = False
+    non_arabic: bool = False
+
+    @property
+    def stance(self) -> dict[str, str]:
+        return {a: self.label[a] for a in self.actors}
+
+    @property
+    def sentiment(self) -> str | None:
+        return self.label.get("sentiment")
+
+    @property
+    def labels(self) -> list[str]:
+        """Compact view: `["iraq:deescalatory", "us:supportive"]`, neutral/absent left out."""
+        return [f"{a}:{v}" for a, v in self.stance.items() if v not in NOT_LISTED]
+
+    def to_dict(self) -> dict:
+        out = {"text": self.text, "labels": self.labels}
+        if self.actors:
+            out["stance"] = self.stance
+            out["stance_probs"] = {a: self.probabilities[a] for a in self.actors}
+        for name, value in self.label.items():
+            if name not in self.actors:
+                out[name] = value
+                out[f"{name}_probs"] = self.probabilities[name]
+        out.update(empty=self.empty, truncated=self.truncated, non_arabic=self.non_arabic)
+        return out
+
+
+@dataclass
+class DocumentPrediction:
+    sentences: list[Prediction]
+    summary: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"sentences": [s.to_dict() for s in self.sentences], "summary": self.summary}
+
+
+class StanceClassifier:
+    """A trained model ready to predict. Build it with `StanceClassifier.load(folder)`."""
+
+    def __init__(
+        self,
+        model: MultiHeadClassifier,
+        tokenizer,
+        normalizer: Normalizer,
+        max_length: int,
+        backend: str = "fp32",
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "int8":
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.normalizer = normalizer
+        self.max_length = max_length
+        self.backend = backend
+        self.schema: LabelSchema = model.schema
+
+    @classmethod
+    def load(cls, path: str | Path, backend: str = "fp32") -> StanceClassifier:
+        model, tokenizer, normalizer, max_length = load_model(path)
+        return cls(model, tokenizer, normalizer, max_length, backend)
+
+    def predict(
+        self, texts: str | Sequence[str], batch_size: int = 32
+    ) -> Prediction | list[Prediction]:
+        """Labels for one string (returns one Prediction) or a list (returns a list)."""
+        if isinstance(texts, str):
+            return self.predict([texts], batch_size)[0]
+        return list(self.iter_predict(texts, batch_size))
+
+    def iter_predict(
+        self, texts: Iterable[str], batch_size: int = 32, window: int = 1024
+    ) -> Iterator[Prediction]:
+        """Stream predictions in input order, holding at most `window` texts at a time."""
+        chunk: list[str] = []
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == window:
+                yield from self._predict_window(chunk, batch_size)
+                chunk = []
+        if chunk:
+            yield from self._predict_window(chunk, batch_size)
+
+    def predict_document(self, article: str, batch_size: int = 32) -> DocumentPrediction:
+        """Split an article into sentences, predict each, and summarise per actor."""
+        sentences = self.predict(split_sentences(article), batch_size)
+        summary = {}
+        for actor in self.schema.actors:
+            values = self.schema.head(actor).labels
+            counts = {v: sum(s.label[actor] == v for s in sentences) for v in values}
+            n = max(len(sentences), 1)
+            mean = {v: sum(s.probabilities[actor][v] for s in sentences) / n for v in values}
+            summary[actor] = {"counts": counts, "mean_probability": mean}
+        return DocumentPrediction(sentences, summary)
+
+    def _predict_window(self, texts: list[str], batch_size: int) -> list[Prediction]:
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is {type(text).__name__}, expected str")
+        clean = [self.normalizer(t) for t in texts]
+        live = [i for i, t in enumerate(clean) if t]
+        # The tokenizer fails on an empty batch, which a window of only empty texts would be.
+        encoded = (
+            self.tokenizer([clean[i] for i in live], add_special_tokens=True)["input_ids"]
+            if live
+            else []
+        )
+        truncated = {i: len(ids) > self.max_length for i, ids in zip(live, encoded, strict=True)}
+        ids_of = {i: self._truncate(ids) for i, ids in zip(live, encoded, strict=True)}
+        probs: dict[int, list[torch.Tensor]] = {}
+        order = sorted(live, key=lambda i: len(ids_of[i]))
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            for i, row in zip(batch, self._forward([ids_of[i] for i in batch]), strict=True):
+                probs[i] = row
+        return [
+            self._result(texts[i], probs.get(i), truncated.get(i, False)) for i in range(len(texts))
+        ]
+
+    def _truncate(self, ids: list[int]) -> list[int]:
+        # Keep the head of a long text and its closing special token.
+        return ids if len(ids) <= self.max_length else ids[: self.max_length - 1] + ids[-1:]
+
+    @torch.inference_mode()
+    def _forward(self, batch_ids: list[list[int]]) -> list[list[torch.Tensor]]:
+        padded = self.tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.backend == "bf16"):
+            logits = self.model(padded["input_ids"], padded["attention_mask"])["logits"]
+        heads = [h.float().softmax(-1) for h in self.model.split(logits.float())]
+        return [[h[row] for h in heads] for row in range(len(batch_ids))]
+
+    def _result(self, text: str, probs: list[torch.Tensor] | None, truncated: bool) -> Prediction:
+        label, probabilities = {}, {}
+        for h, head in enumerate(self.schema.heads):
+            if probs is None:  # empty input: every actor absent, sentiment neutral
+                fallback = "absent" if head.actor else "neutral"
+                p = {v: float(v == fallback) for v in head.labels}
+            else:
+                p = {v: float(x) for v, x in zip(head.labels, probs[h].tolist(), strict=True)}
+            label[head.name] = max(p, key=p.get)
+            probabilities[head.name] = p
+        return Prediction(
+            text=text,
+            label=label,
+            probabilities=probabilities,
+            actors=self.schema.actors,
+            empty=probs is None,
+            truncated=truncated,
+            non_arabic=probs is not None and arabic_ratio(text) < 0.5,
+        )

@@ -1,0 +1,1 @@
+"""Fine-tuning, evaluation and the baseline for the stance and sentiment classifier."""

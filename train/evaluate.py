@@ -1,0 +1,95 @@
+"""Score a labelled file and write a report folder.
+
+    python -m train.evaluate --model models/default --data data/stance/test.jsonl
+
+The last stdout line is one JSON object of metrics; the report folder holds that JSON,
+confusion matrices as PNG, and errors.jsonl (every wrong prediction, with probabilities).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+
+from infer import load  # noqa: E402
+from infer.labels import LabelSchema, read_records  # noqa: E402
+from train.metrics import compute_metrics  # noqa: E402
+
+
+def write_report(
+    schema: LabelSchema,
+    records: list[dict],
+    gold: dict[str, list[str]],
+    pred: dict[str, list[str]],
+    probs: list[dict[str, dict[str, float]]],
+    report_dir: str | Path,
+) -> dict:
+    """Metrics plus the report folder; shared by the model and the baseline."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    metrics = compute_metrics(schema, gold, pred)
+    (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    for head in schema.heads:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        ConfusionMatrixDisplay.from_predictions(
+            gold[head.name], pred[head.name], labels=list(head.labels), ax=ax,
+            colorbar=False, xticks_rotation=35,
+        )
+        ax.set_title(f"{head.name}: gold (rows) vs predicted (columns)")
+        fig.tight_layout()
+        fig.savefig(report_dir / f"confusion_{head.name}.png", dpi=110)
+        plt.close(fig)
+    with (report_dir / "errors.jsonl").open("w", encoding="utf-8") as f:
+        for i, record in enumerate(records):
+            wrong = [h.name for h in schema.heads if gold[h.name][i] != pred[h.name][i]]
+            if wrong:
+                row = {
+                    "id": record.get("id"), "text": record.get("text"), "wrong": wrong,
+                    "gold": {h: gold[h][i] for h in gold},
+                    "predicted": {h: pred[h][i] for h in pred},
+                    "probabilities": probs[i],
+                }
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return metrics
+
+
+def gold_labels(schema: LabelSchema, records: list[dict]) -> dict[str, list[str]]:
+    ids = [schema.encode(r) for r in records]
+    return {h.name: [h.labels[row[k]] for row in ids] for k, h in enumerate(schema.heads)}
+
+
+def evaluate(model_dir: str | Path, data: str | Path, report_dir: str | Path,
+             batch_size: int = 32) -> dict:
+    classifier = load(model_dir)
+    schema = classifier.schema
+    records = read_records(data, schema)
+    predictions = classifier.predict([r["text"] for r in records], batch_size)
+    pred = {h.name: [p.label[h.name] for p in predictions] for h in schema.heads}
+    probs = [p.probabilities for p in predictions]
+    return write_report(schema, records, gold_labels(schema, records), pred, probs, report_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="trained model folder")
+    parser.add_argument("--data", required=True, help="labelled JSONL (LABELS.md format)")
+    parser.add_argument("--report-dir", help="default: <model>/reports/<data file stem>")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+    report_dir = args.report_dir or Path(args.model) / "reports" / Path(args.data).stem
+    metrics = evaluate(args.model, args.data, report_dir, args.batch_size)
+    print(f"report written to {report_dir}", file=sys.stderr)
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The training line: load -> tokenize -> train -> evaluate -> save.
+
+Driven by `python -m train --config configs/default.yaml` (see train/__main__.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+import transformers
+from datasets import Dataset
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from infer.base_model import resolve_model
+from infer.labels import LabelSchema
+from infer.model import MultiHeadClassifier, load_encoder
+from infer.text import Normalizer
+from train.baseline import run_baseline
+from train.config import TrainConfig
+from train.data import Split, load_splits
+from train.evaluate import write_report
+from train.metrics import compute_metrics, headline
+from train.model_card import write_model_card
+
+
+def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Tensor | None]:
+    """Per-head weights that lift rare labels (escalatory, supportive ...) in the loss."""
+    if mode == "none":
+        return [None] * len(schema.heads)
+    weights = []
+    for k, head in enumerate(schema.heads):
+        counts = np.bincount([row[k] for row in split.labels], minlength=len(head.labels))
+        w = len(split) / (len(head.labels) * np.maximum(counts, 1))
+        w = np.sqrt(w) if mode == "sqrt" else w
+        weights.append(torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32))
+    return weights
+
+
+def tokenize(split: Split, tokenizer, normalizer: Normalizer, max_length: int) -> Dataset:
+    texts = [normalizer(t) for t in split.texts]
+    pairs = [normalizer(t) for t in split.pairs] if split.pairs else None
+    encoded = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+    return Dataset.from_dict({**encoded, "labels": split.labels})
+
+
+def labels_from_logits(schema: LabelSchema, logits: np.ndarray):
+    """Per-head label strings and per-row probability dicts from concatenated logits."""
+    sizes = [len(h.labels) for h in schema.heads]
+    parts = np.split(logits, np.cumsum(sizes)[:-1], axis=-1)
+    pred, probs = {}, [{} for _ in range(len(logits))]
+    for head, part in zip(schema.heads, parts, strict=True):
+        p = torch.tensor(part).float().softmax(-1).numpy()
+        pred[head.name] = [head.labels[i] for i in p.argmax(-1)]
+        for row, dist in zip(probs, p, strict=True):
+            row[head.name] = {v: round(float(x), 6) for v, x in zip(head.labels, dist, strict=True)}
+    return pred, probs
+
+
+@torch.inference_mode()
+def predict_logits(model: MultiHeadClassifier, dataset: Dataset, collator) -> np.ndarray:
+    """Logits in dataset order (the Trainer's own predict reorders rows by length)."""
+    model.eval()
+    rows = dataset.remove_columns("labels")
+    loader = torch.utils.data.DataLoader(rows, batch_size=64, collate_fn=collator)
+    device = next(model.parameters()).device
+    out = [model(**{k: v.to(device) for k, v in batch.items()})["logits"].float().cpu()
+           for batch in loader]
+    return torch.cat(out).numpy()
+
+
+def gold_of(schema: LabelSchema, split: Split) -> dict[str, list[str]]:
+    return {h.name: [h.labels[row[k]] for row in split.labels] for k, h in enumerate(schema.heads)}
+
+
+def sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def train(config: TrainConfig) -> dict:
+    """Fine-tune, pick the best epoch on dev, save the model folder, report test metrics."""
+    started = time.time()
+    schema, splits = load_splits(config)  # every row validated before the model loads
+    set_seed(config.seed)
+    base = resolve_model(config.base_model)
+    tokenizer, encoder = load_encoder(base)
+    normalizer = Normalizer.from_dict(config.normalizer)
+    data = {k: tokenize(s, tokenizer, normalizer, config.max_length) for k, s in splits.items()}
+    if config.freeze_embeddings:
+        encoder.get_input_embeddings().requires_grad_(False)
+    model = MultiHeadClassifier(encoder, schema, config.pooling,
+                                class_weights=class_weights(schema, splits["train"],
+                                                            config.class_weighting))
+
+    def metrics_for_trainer(eval_pred) -> dict[str, float]:
+        # The length-grouped sampler reorders dev rows too, so gold comes from label_ids.
+        pred, _ = labels_from_logits(schema, eval_pred.predictions)
+        ids = eval_pred.label_ids
+        gold = {h.name: [h.labels[i] for i in ids[:, k]] for k, h in enumerate(schema.heads)}
+        metrics = compute_metrics(schema, gold, pred)
+        flat = {k: v for k, v in metrics.items() if isinstance(v, float)}
+        flat.update({f"accuracy_{a}": v for a, v in metrics.get("actor_accuracy", {}).items()})
+        flat["headline"] = headline(metrics)
+        return flat
+
+    collator = DataCollatorWithPadding(tokenizer)
+    output_dir = Path(config.output_dir)
+    checkpoints = output_dir / "checkpoints"
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=32,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="headline",
+        greater_is_better=True,
+        logging_steps=20,
+        report_to=[],
+        seed=config.seed,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=config.bf16,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=data["train"],
+        eval_dataset=data["dev"],
+        data_collator=collator,
+        compute_metrics=metrics_for_trainer,
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience)],
+    )
+    trainer.train()
+    results = {}
+    if trainer.is_world_process_zero():
+        model.save(output_dir, tokenizer, normalizer, config.max_length)
+        for name in [k for k in ("dev", "test") if k in splits]:
+            logits = predict_logits(model, data[name], collator)
+            pred, probs = labels_from_logits(schema, logits)
+            results[name] = write_report(schema, splits[name].records,
+                                         gold_of(schema, splits[name]), pred, probs,
+                                         output_dir / "reports" / name)
+        if "test" in splits:
+            results["baseline_test"] = run_baseline(config,
+                                                    output_dir / "reports" / "baseline_test")
+        results["minutes"] = round((time.time() - started) / 60, 2)
+        write_training_info(config, output_dir, results, trainer)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return results
+
+
+def write_training_info(config: TrainConfig, output_dir: Path, results: dict, trainer) -> None:
+    files = {k: getattr(config, k) for k in ("train_file", "dev_file", "test_file")}
+    info = {
+        "config": dataclasses.asdict(config),
+        "seed": config.seed,
+        "data_sha256": {k: sha256(v) for k, v in files.items() if v},
+        "versions": {
+            "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
+        },
+        "git_commit": git_commit(),
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_dev_headline": trainer.state.best_metric,
+        "epochs_run": trainer.state.epoch,
+        "heads": [h.name for h in trainer.model.schema.heads],
+        "results": results,
+        "log_history": trainer.state.log_history,
+    }
+    (output_dir / "training_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    write_model_card(config, results, info, output_dir)
