@@ -48,6 +48,7 @@ class Row:
 
     `number` says where it came from: the line of a text file on which the record starts (a CSV
     header is line 1), or the 1-based row of a Parquet file. Without an id field it is the id.
+    `doc_id` and `sentence` are set on the sentence rows that `score --split-sentences` makes.
     """
 
     number: int
@@ -104,6 +105,8 @@ def output_format(path: str | Path) -> str:
     if fmt not in OUTPUT_FORMATS:
         raise CorpusError(f"cannot write {path}: the output name must end in .jsonl, .csv or "
                           ".parquet")
+    if fmt == "parquet":
+        _pyarrow()  # fail now, not after the model has loaded
     return fmt
 
 
@@ -416,21 +419,17 @@ def open_writer(path: str | Path, fmt: str, layout: Layout, position: int = 0) -
 
 
 def _reopen_at(path: Path, position: int) -> io.BufferedIOBase:
-    """`path` opened for writing at byte `position`, anything after it cut off."""
+    """`path` opened for appending at byte `position`, anything after it cut off."""
     if position == 0:
         return open(path, "wb")
-    try:
-        f = open(path, "r+b")
-    except FileNotFoundError:
-        raise CorpusError(f"cannot resume: {path} is gone") from None
-    size = f.seek(0, os.SEEK_END)
+    if not path.is_file():
+        raise CorpusError(f"cannot resume: {path} is gone")
+    size = path.stat().st_size
     if size < position:
-        f.close()
         raise CorpusError(f"cannot resume: {path} has {size} bytes, fewer than the {position} "
                           "already committed; it was changed after the interrupted run")
-    f.truncate(position)  # drop what was written after the last commit
-    f.seek(position)
-    return f
+    os.truncate(path, position)  # drop what was written after the last commit
+    return open(path, "ab")
 
 
 class _TextWriter:
@@ -454,12 +453,6 @@ class _TextWriter:
 
     def close(self) -> None:
         self._file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class JsonlWriter(_TextWriter):
@@ -554,12 +547,6 @@ class ParquetWriter:
 
     def close(self) -> None:
         self._rows = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _fsync(path: Path) -> None:

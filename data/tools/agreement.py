@@ -1,0 +1,61 @@
+"""Cohen's kappa between the first annotator and the independent second one.
+
+    python data/tools/agreement.py
+
+Reads the second annotator's files (data/annotation/agreement/sample_*.a2.jsonl), compares them
+with the first labels, prints kappa per actor and for sentiment, and writes the disagreements to
+data/annotation/agreement/disagreements.jsonl for adjudication.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+from sklearn.metrics import cohen_kappa_score
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "data" / "annotation" / "agreement"
+HEADS = ("iraq", "iran", "us", "sentiment")
+
+
+def read(pattern: str) -> dict[str, dict]:
+    rows = {}
+    for path in sorted(glob.glob(str(pattern))):
+        for line in open(path, encoding="utf-8"):
+            if line.strip():
+                row = json.loads(line)
+                rows[row["id"]] = row
+    return rows
+
+
+def value(row: dict, head: str) -> str:
+    return row["sentiment"] if head == "sentiment" else row["stance"][head]
+
+
+def main() -> None:
+    first = read(ROOT / "data" / "annotation" / "labels*" / "*.a1.jsonl")
+    second = read(FOLDER / "sample_*.a2.jsonl")
+    texts = {**read(FOLDER / "sample_[0-9].jsonl")}
+    ids = sorted(second)
+    print(f"{len(ids)} sentences annotated twice")
+    print(f"{'head':<10}{'kappa':>8}{'agree':>8}")
+    for head in HEADS:
+        a = [value(first[i], head) for i in ids]
+        b = [value(second[i], head) for i in ids]
+        agree = sum(x == y for x, y in zip(a, b, strict=True)) / len(ids)
+        print(f"{head:<10}{cohen_kappa_score(a, b):>8.3f}{agree:>8.1%}")
+    with (FOLDER / "disagreements.jsonl").open("w", encoding="utf-8") as f:
+        for i in ids:
+            diff = [h for h in HEADS if value(first[i], h) != value(second[i], h)]
+            if diff:
+                row = {"id": i, "text": texts[i]["text"], "heads": diff,
+                       "a1": {h: value(first[i], h) for h in diff},
+                       "a2": {h: value(second[i], h) for h in diff},
+                       "a2_note": second[i].get("note", "")}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""`python -m infer COMMAND ...`: command-line tools around a trained model.
+
+    python -m infer score corpus.jsonl scored.jsonl --model models/default
+
+Each command is one entry of `COMMANDS`: a line of help, a function that declares its arguments
+and a function that runs it and returns the exit status. A new command is a new entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from infer import DEFAULT_MODEL_DIR, MODEL_ENV
+from infer.classifier import BACKENDS
+from infer.corpus_io import INPUT_FORMATS, CorpusError
+from infer.score import DEFAULT_CHUNK_SIZE, ScoreError, ScoreOptions, progress_path, score
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Also writes OUTPUT.rejects.jsonl (records that cannot be scored, with line number, raw "
+        "text and reason) and, while running, OUTPUT.progress.json. After Ctrl-C, kill or a "
+        "crash, rerun with --resume: no row is lost or written twice."
+    )
+    parser.add_argument("input", type=Path,
+                        help="corpus: .jsonl, .csv, .tsv, .txt (one document a line, each "
+                             "optionally .gz) or .parquet")
+    parser.add_argument("output", type=Path, help="scored rows: .jsonl, .csv or .parquet")
+    parser.add_argument("--model", type=Path,
+                        help=f"trained model folder (default: ${MODEL_ENV}, else "
+                             f"{DEFAULT_MODEL_DIR})")
+    parser.add_argument("--format", choices=INPUT_FORMATS,
+                        help="input format, when the extension does not say")
+    parser.add_argument("--text-field", default="text",
+                        help="field or column holding the text (default: text)")
+    parser.add_argument("--id-field",
+                        help="field or column holding the id (default: the line number, or "
+                             "the row number for Parquet)")
+    parser.add_argument("--split-sentences", action="store_true",
+                        help="score each sentence of a document as its own row, with doc_id and "
+                             "sentence (1-based); its id is <doc id>:<sentence>")
+    parser.add_argument("--include-text", action="store_true", help="copy the text to the output")
+    parser.add_argument("--backend", choices=BACKENDS, default="fp32",
+                        help="CPU numerics (default: fp32)")
+    parser.add_argument("--batch-size", type=_positive_int, default=32,
+                        help="texts per forward pass (default: 32)")
+    parser.add_argument("--chunk-size", type=_positive_int,
+                        help=f"rows written between commits (default {DEFAULT_CHUNK_SIZE}); "
+                             "memory grows with it. A resumed run keeps the first run's value")
+    parser.add_argument("--threads", type=_positive_int,
+                        help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run into the same OUTPUT")
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    options = ScoreOptions(
+        input=args.input,
+        output=args.output,
+        model=args.model or Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR)),
+        format=args.format,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        split_sentences=args.split_sentences,
+        include_text=args.include_text,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        resume=args.resume,
+    )
+    try:
+        summary = score(options)
+    except (CorpusError, ScoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        saved = progress_path(args.output)
+        hint = (f"progress is saved in {saved}; rerun the same command with --resume to continue"
+                if saved.exists() else "nothing was written")
+        print(f"\ninterrupted: {hint}", file=sys.stderr)
+        return 130
+    print(summary.describe(), file=sys.stderr)
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "score": Command("batch-score a corpus file into JSONL, CSV or Parquet", _score_arguments,
+                     _run_score),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infer",
+                                     description="Arabic stance and sentiment: command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
