@@ -17,8 +17,11 @@ from pathlib import Path
 
 from infer import DEFAULT_MODEL_DIR, MODEL_ENV
 from infer.classifier import BACKENDS
-from infer.corpus_io import INPUT_FORMATS, CorpusError
+from infer.corpus_io import INPUT_FORMATS, OUTPUT_FORMATS, CorpusError
+from infer.report import add_report_arguments, run_report
 from infer.score import DEFAULT_CHUNK_SIZE, ScoreError, ScoreOptions, progress_path, score
+
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -67,30 +70,41 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"rows written between commits (default {DEFAULT_CHUNK_SIZE}); "
                              "memory grows with it. A resumed run keeps the first run's value")
     parser.add_argument("--threads", type=_positive_int,
-                        help="CPU threads for torch (default: torch's choice)")
+                        help="CPU threads for torch (default: torch's choice; with --engine "
+                             "ray: per actor, default 1)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run into the same OUTPUT")
+    ray_group = parser.add_argument_group(
+        "Ray engine", "--engine ray: INPUT is a file or a folder of files (shards), OUTPUT a "
+        "folder of part-* shards plus OUTPUT/rejects/; see infer/ray_score.py")
+    ray_group.add_argument("--engine", choices=ENGINES, default="local",
+                           help="local: this process (default); ray: a Ray cluster, or a local Ray")
+    ray_group.add_argument("--address",
+                           help="Ray cluster to join, e.g. ray://head:10001 or auto (default: "
+                                "$RAY_ADDRESS, else start Ray on this machine)")
+    ray_group.add_argument("--actors", type=_positive_int,
+                           help="scoring actors, each loading the model once (default: the "
+                                "cluster's CPUs divided by --threads)")
+    ray_group.add_argument("--output-format", choices=OUTPUT_FORMATS, default="parquet",
+                           help="format of the output shards (default: parquet)")
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _run_ray_score(args)
+    for name in ("address", "actors"):
+        if getattr(args, name) is not None:
+            print(f"error: --{name} applies to --engine ray only", file=sys.stderr)
+            return 2
+    if args.output_format != "parquet":
+        print("error: --output-format applies to --engine ray only; the local engine writes "
+              "the format named by OUTPUT's extension", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    options = ScoreOptions(
-        input=args.input,
-        output=args.output,
-        model=args.model or Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR)),
-        format=args.format,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        split_sentences=args.split_sentences,
-        include_text=args.include_text,
-        backend=args.backend,
-        batch_size=args.batch_size,
-        chunk_size=args.chunk_size,
-        resume=args.resume,
-    )
+    options = _score_options(args)
     try:
         summary = score(options)
     except (CorpusError, ScoreError) as e:
@@ -106,9 +120,49 @@ def _run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_ray_score(args: argparse.Namespace) -> int:
+    for name in ("resume", "chunk_size"):
+        if getattr(args, name):
+            print(f"error: --{name.replace('_', '-')} applies to --engine local only",
+                  file=sys.stderr)
+            return 2
+    try:
+        # Imported here: Ray is an optional extra, and a heavy import.
+        from infer.ray_score import RayOptions, score_with_ray
+
+        summary = score_with_ray(_score_options(args), RayOptions(
+            address=args.address, actors=args.actors, threads=args.threads or 1,
+            output_format=args.output_format,
+        ))
+    except (CorpusError, ScoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(summary.describe(), file=sys.stderr)
+    return 0
+
+
+def _score_options(args: argparse.Namespace) -> ScoreOptions:
+    return ScoreOptions(
+        input=args.input,
+        output=args.output,
+        model=args.model or Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR)),
+        format=args.format,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        split_sentences=args.split_sentences,
+        include_text=args.include_text,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        resume=args.resume,
+    )
+
+
 COMMANDS: dict[str, Command] = {
     "score": Command("batch-score a corpus file into JSONL, CSV or Parquet", _score_arguments,
                      _run_score),
+    "report": Command("charts and tables of a scored corpus: stance over time and by outlet",
+                      add_report_arguments, run_report),
 }
 
 

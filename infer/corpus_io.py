@@ -345,20 +345,25 @@ class Layout:
 
     One column per head label (`stance_iraq`, `sentiment`) and per probability
     (`p_iraq_escalatory`, `p_sentiment_negative`), the compact `labels`
-    ("iraq:deescalatory;us:supportive") and the flags.
+    ("iraq:deescalatory;us:supportive") and the flags. With `source`, a leading `file` column
+    names the input file of each row (the Ray engine reads many files whose ids may repeat).
     """
 
     heads: tuple[Head, ...]
     split: bool = False
     include_text: bool = False
+    source: bool = False
 
     @classmethod
-    def for_schema(cls, schema: LabelSchema, split: bool, include_text: bool) -> Layout:
-        return cls(schema.heads, split, include_text)
+    def for_schema(
+        cls, schema: LabelSchema, split: bool, include_text: bool, source: bool = False
+    ) -> Layout:
+        return cls(schema.heads, split, include_text, source)
 
     def columns(self) -> list[tuple[str, str]]:
         """(name, type) pairs in order; type is one of string, int, float, bool."""
-        cols = [("id", "string")]
+        cols = [("file", "string")] if self.source else []
+        cols.append(("id", "string"))
         if self.split:
             cols += [("doc_id", "string"), ("sentence", "int")]
         cols.append(("labels", "string"))
@@ -373,7 +378,8 @@ class Layout:
 
     def flatten(self, record: dict) -> dict:
         """The flat row for a nested JSONL record (as built by `infer.score`)."""
-        flat = {"id": record["id"]}
+        flat = {"file": record["file"]} if self.source else {}
+        flat["id"] = record["id"]
         if self.split:
             flat.update(doc_id=record["doc_id"], sentence=record["sentence"])
         flat["labels"] = ";".join(record["labels"])

@@ -165,7 +165,7 @@ def score(options: ScoreOptions) -> Summary:
     writer = open_writer(output, out_format, layout, progress.output_position)
     rejects = JsonlWriter(rejects_file, progress.rejects_position)
     resumed = progress.consumed
-    units = _units(islice(records, resumed, None), options.split_sentences)
+    units = to_units(islice(records, resumed, None), options.split_sentences)
     # The bar shows only on a terminal (disable=None), counting input rows.
     bar = tqdm(desc="scoring", unit=" rows", initial=resumed, file=sys.stderr, disable=None,
                dynamic_ncols=True)
@@ -229,14 +229,19 @@ def _saved_progress(options: ScoreOptions, settings: dict) -> Progress | None:
     return progress
 
 
-def _load_classifier(model: Path, backend: str) -> StanceClassifier:
+def check_model(model: Path) -> None:
+    """Raise a ScoreError saying what to do when `model` is not a trained model folder."""
     if not (model / SCHEMA_FILE).is_file():
         raise ScoreError(f"no trained model at {model}. Train one with `make train` (it writes "
                          "models/default), or pass --model DIR, or set $STANCE_MODEL")
+
+
+def _load_classifier(model: Path, backend: str) -> StanceClassifier:
+    check_model(model)
     return StanceClassifier.load(model, backend)
 
 
-def _units(records: Iterable[Entry], split: bool) -> Iterator[Unit]:
+def to_units(records: Iterable[Entry], split: bool) -> Iterator[Unit]:
     """Each input record as one unit, or with `split` as one unit per sentence."""
     for entry in records:
         if not split or isinstance(entry, Reject):
@@ -273,21 +278,36 @@ def _score_chunk(
     options: ScoreOptions,
 ) -> tuple[int, int]:
     """Predict the rows of a chunk and write rows and rejects; (scored, rejected)."""
-    rows = [entry for entry, _ in chunk if isinstance(entry, Row)]
-    predictions = classifier.iter_predict([row.text for row in rows], options.batch_size)
+    entries = [entry for entry, _ in chunk]
     scored = rejected = 0
-    for entry, _ in chunk:
+    for result in score_entries(classifier, entries, options.batch_size, options.include_text):
+        if isinstance(result, Reject):
+            rejects.write(result.to_dict())
+            rejected += 1
+        else:
+            writer.write(result)
+            scored += 1
+    return scored, rejected
+
+
+def score_entries(
+    classifier: StanceClassifier, entries: list[Entry], batch_size: int, include_text: bool
+) -> Iterator[dict | Reject]:
+    """In order: the scored record (see `_record`) of each Row, and each Reject.
+
+    Writes nothing, so that the local loop and the Ray engine (infer/ray_score.py) share it.
+    """
+    rows = [entry for entry in entries if isinstance(entry, Row)]
+    predictions = classifier.iter_predict([row.text for row in rows], batch_size)
+    for entry in entries:
         if isinstance(entry, Row):
             prediction = next(predictions)
             if not prediction.empty:
-                writer.write(_record(entry, prediction, options.include_text))
-                scored += 1
+                yield _record(entry, prediction, include_text)
                 continue
             # Only invisible characters: nothing for the model to read, so a reject as well.
             entry = Reject(entry.number, entry.text, "empty text", entry.id)
-        rejects.write(entry.to_dict())
-        rejected += 1
-    return scored, rejected
+        yield entry
 
 
 def _record(row: Row, prediction: Prediction, include_text: bool) -> dict:

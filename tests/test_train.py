@@ -107,7 +107,8 @@ def test_tiny_model_overfits_and_saves_everything(tiny_model):
     assert info["seed"] == 42 and "torch" in info["versions"] and info["git_commit"]
     for name in ("config.json", "model.safetensors", "heads.safetensors", "label_schema.json",
                  "README.md", "reports/test/metrics.json", "reports/test/confusion_iran.png",
-                 "reports/test/errors.jsonl"):
+                 "reports/test/errors.jsonl", "reports/training_curve.png",
+                 "reports/baseline_test/metrics.json"):
         assert (folder / name).is_file(), name
     assert not (folder / "checkpoints").exists()
 

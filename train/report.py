@@ -42,3 +42,30 @@ def print_seed_predictions(model_dir: str, article: Path) -> None:
     for actor, summary in document.summary.items():
         counts = {k: v for k, v in summary["counts"].items() if v}
         print(f"  {actor}: {counts}")
+
+
+def plot_training_curve(log_history: list[dict], path: Path) -> None:
+    """Training loss per logging step and dev scores per epoch, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(h["epoch"], h["loss"]) for h in log_history if "loss" in h]
+    dev = [(h["epoch"], h) for h in log_history if "eval_headline" in h]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    if train:
+        left.plot(*zip(*train, strict=True), color="tab:gray")
+    left.set(title="training loss (sum over heads)", xlabel="epoch", ylabel="loss")
+    for key, colour in (("eval_stance_macro_f1", "tab:red"),
+                        ("eval_sentiment_macro_f1", "tab:blue")):
+        points = [(e, h[key]) for e, h in dev if key in h]
+        if points:
+            right.plot(*zip(*points, strict=True), marker="o", color=colour,
+                       label=key.removeprefix("eval_"))
+    right.set(title="dev scores", xlabel="epoch", ylabel="macro-F1", ylim=(0, 1))
+    right.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ from train.data import Split, load_splits
 from train.evaluate import write_report
 from train.metrics import compute_metrics, headline
 from train.model_card import write_model_card
+from train.report import plot_training_curve
 
 
 def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Tensor | None]:
@@ -106,6 +108,11 @@ def git_commit() -> str:
 def train(config: TrainConfig) -> dict:
     """Fine-tune, pick the best epoch on dev, save the model folder, report test metrics."""
     started = time.time()
+    if int(os.environ.get("RANK", "0")) != 0:
+        # Under torchrun every process runs this function; only rank 0 reports, so the
+        # others keep the library's progress bars and notices to themselves.
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
     schema, splits = load_splits(config)  # every row validated before the model loads
     set_seed(config.seed)
     base = resolve_model(config.base_model)
@@ -163,6 +170,8 @@ def train(config: TrainConfig) -> dict:
         callbacks=[EarlyStoppingCallback(config.early_stopping_patience)],
     )
     trainer.train()
+    # Each process has loaded the best checkpoint before rank 0 deletes the checkpoints below.
+    trainer.accelerator.wait_for_everyone()
     results = {}
     if trainer.is_world_process_zero():
         model.save(output_dir, tokenizer, normalizer, config.max_length)
@@ -201,3 +210,4 @@ def write_training_info(config: TrainConfig, output_dir: Path, results: dict, tr
     }
     (output_dir / "training_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
     write_model_card(config, results, info, output_dir)
+    plot_training_curve(trainer.state.log_history, output_dir / "reports" / "training_curve.png")

@@ -2,8 +2,9 @@
 
     python data/tools/build_splits.py
 
-Labels come from the first annotator (`*.a1.jsonl`); `data/annotation/adjudicated.jsonl`
-overrides them where the agreement study or a review changed a label. Rows an annotator marked
+Labels come from the first annotator (`*.a1.jsonl`); `data/annotation/review.jsonl` (a re-read
+of systematic error patterns) and then `data/annotation/adjudicated.jsonl` (the agreement
+study's adjudication) override them. Rows an annotator marked
 as not a sentence (tag lists, link lines, garbled text) are left out, and of two
 near-identical sentences in different splits the train (or dev) copy is dropped, so the
 evaluation sets stay intact.
@@ -69,7 +70,8 @@ def move_rare_cells_to_test(rows: list[tuple[str, dict]]) -> list[tuple[str, dic
 def main() -> None:
     pool = read("pool*/*.jsonl")
     labels = read("labels*/*.a1.jsonl")
-    final = {**labels, **read("adjudicated.jsonl")}
+    # Later sources win: the review pass over systematic patterns, then the adjudication.
+    final = {**labels, **read("review.jsonl"), **read("adjudicated.jsonl")}
     rows, dropped = [], {"unlabelled": 0, "unusable": 0, "near-duplicate": 0}
     for rid, cand in pool.items():
         label = final.get(rid)

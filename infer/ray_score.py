@@ -1,0 +1,280 @@
+"""`python -m infer score --engine ray IN OUT`: local scoring, spread over a Ray cluster.
+
+IN is a corpus file or a folder of them (shards: every file under it, sub-folders too, except
+names starting with "." or "_"). OUT is a folder. The pipeline:
+
+1. The driver lists the input files and opens each with the local reader, so that a missing
+   file or column fails at once, before any model loads.
+2. `flat_map`, one task per file: the local reader (`corpus_io.read_corpus`) and sentence
+   splitter (`score.to_units`) turn the file into entries, rows to score and rejects. It is the
+   same code as local scoring, so line numbers and reasons are the same.
+3. `map_batches` on a pool of actors: each actor loads the model once, then scores batch after
+   batch with `score.score_entries`, the function the local loop uses.
+4. A datasink (`_ShardSink`) writes what each write task receives as one shard, through the
+   local writers: scored rows to OUT/part-*.parquet (or .jsonl, .csv) with the columns of local
+   scoring plus `file` (the input file, relative to IN), rejects to OUT/rejects/part-*.jsonl
+   with `file`, `line`, `id`, `reason` and `raw`.
+
+Rows are in no particular order across shards; `file` and `id` say where each came from.
+There is no --resume: Ray retries failed tasks itself, and a failed run is rerun into an empty
+OUT. On a cluster every node must see IN, OUT and the model folder at the same path (a shared
+file system) and have this package installed.
+
+Ray is imported only here, and this module only when `--engine ray` is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import torch
+
+from infer.classifier import StanceClassifier
+from infer.corpus_io import (
+    JsonlWriter,
+    Layout,
+    Reject,
+    Row,
+    Writer,
+    input_format,
+    open_writer,
+    output_format,
+    read_corpus,
+)
+from infer.labels import LabelSchema
+from infer.model import SCHEMA_FILE
+from infer.score import (
+    Entry,
+    ScoreError,
+    ScoreOptions,
+    Summary,
+    check_model,
+    score_entries,
+    to_units,
+)
+
+try:
+    import ray
+    import ray.data
+    from ray.data import Datasink
+    from ray.data.block import BlockAccessor
+except ImportError:  # an optional extra: say how to get it instead of a traceback
+    raise ScoreError("--engine ray needs Ray: pip install '.[ray]' (make setup installs it)") \
+        from None
+
+REJECTS_FOLDER = "rejects"
+# Entries per actor call. Large enough to sort texts by length into batches with little
+# padding, small enough that a 2,000-row file still feeds every actor.
+ROWS_PER_CALL = 256
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    address: str | None = None  # None: $RAY_ADDRESS if set, else a local Ray on this machine
+    actors: int | None = None  # None: the cluster's CPUs divided by `threads`
+    threads: int = 1  # torch threads in each actor
+    output_format: str = "parquet"
+
+
+def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
+    """Score `options.input` (a file or folder) into the folder `options.output` on Ray."""
+    # Everything that can be wrong is checked before Ray starts or the model loads.
+    files = input_files(options.input, options.format)
+    for path, _ in files:
+        read_corpus(path, input_format(path, options.format), options.text_field,
+                    options.id_field)
+    output_format(f"part.{ray_options.output_format}")  # e.g. Parquet without pyarrow
+    out = options.output.resolve()
+    _check_output(options.input.resolve(), out)
+    check_model(options.model)
+    layout = Layout.for_schema(_schema(options.model), options.split_sentences,
+                               options.include_text, source=True)
+
+    started_ray = _connect(ray_options.address)
+    try:
+        actors = ray_options.actors or max(
+            1, int(ray.cluster_resources().get("CPU", 1) // ray_options.threads))
+        sink = _ShardSink(out, ray_options.output_format, layout)
+        start = time.perf_counter()
+        _pipeline(files, options, ray_options, actors).write_datasink(sink)
+        seconds = time.perf_counter() - start
+    finally:
+        if started_ray:
+            ray.shutdown()
+    rejects = out / REJECTS_FOLDER
+    records, scored, rejected = sink.totals
+    if not rejected:
+        rejects.rmdir()
+    return Summary(records, scored, rejected, 0, seconds, out, rejects if rejected else None)
+
+
+def input_files(path: Path, fmt: str | None = None) -> list[tuple[Path, str]]:
+    """(absolute path, name shown in the `file` column) of each input file, sorted by name."""
+    if path.is_file():
+        return [(path.resolve(), path.name)]
+    if not path.is_dir():
+        raise ScoreError(f"input not found: {path}")
+    files = [
+        (p.resolve(), p.relative_to(path).as_posix())
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and not any(part.startswith((".", "_")) for part in
+                                   p.relative_to(path).parts)
+    ]
+    if not files:
+        raise ScoreError(f"{path} holds no input files")
+    for file, _ in files:
+        input_format(file, fmt)  # an unknown extension is named now, not by a worker later
+    return files
+
+
+def _check_output(input: Path, out: Path) -> None:
+    if out.is_file() or (out.is_dir() and any(out.iterdir())):
+        raise ScoreError(f"{out} already exists: delete it, or choose another output folder")
+    if out == input or input in out.parents:
+        raise ScoreError(f"the output folder {out} would be inside the input; choose another")
+
+
+def _schema(model: Path) -> LabelSchema:
+    """The model's heads, without loading the model: the writers need the output columns."""
+    return LabelSchema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
+
+
+def _connect(address: str | None) -> bool:
+    """Join the cluster at `address` (or $RAY_ADDRESS), else start a local Ray; True if
+    this call started Ray (and should stop it)."""
+    if ray.is_initialized():  # a caller (a test, a notebook) set Ray up already
+        return False
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address)  # None: ray.init reads $RAY_ADDRESS
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False)
+    return True
+
+
+def _pipeline(
+    files: list[tuple[Path, str]], options: ScoreOptions, ray_options: RayOptions, actors: int
+) -> ray.data.Dataset:
+    files_ds = ray.data.from_items([{"path": str(p), "name": name} for p, name in files],
+                                   override_num_blocks=len(files))  # one read task per file
+    entries = files_ds.flat_map(_read_file, fn_kwargs={
+        "fmt": options.format, "text_field": options.text_field, "id_field": options.id_field,
+        "split": options.split_sentences,
+    })
+    return (
+        # A file is read as one block; cut it so that its rows spread over all the actors.
+        entries.repartition(target_num_rows_per_block=ROWS_PER_CALL)
+        .map_batches(
+            _Scorer,
+            fn_constructor_kwargs={
+                "model": str(options.model.resolve()), "backend": options.backend,
+                "threads": ray_options.threads, "batch_size": options.batch_size,
+                "include_text": options.include_text,
+            },
+            batch_size=ROWS_PER_CALL,
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=ray_options.threads,
+        )
+    )
+
+
+# Between stages an entry travels as a JSON string: Row and Reject have different fields,
+# and one string column keeps every block's Arrow schema the same.
+
+
+def _encode(entry: Entry) -> str:
+    return json.dumps(asdict(entry), ensure_ascii=False)
+
+
+def _decode(text: str) -> Entry:
+    fields = json.loads(text)
+    return Reject(**fields) if "reason" in fields else Row(**fields)
+
+
+def _read_file(
+    item: dict, fmt: str | None, text_field: str, id_field: str | None, split: bool
+) -> Iterator[dict]:
+    """The entries of one input file (a flat_map task)."""
+    path = Path(item["path"])
+    records = read_corpus(path, input_format(path, fmt), text_field, id_field)
+    for entry, last in to_units(records, split):
+        yield {"file": item["name"], "last": last, "entry": _encode(entry)}
+
+
+class _Scorer:
+    """A Ray actor: loads the model once, then scores batch after batch of entries."""
+
+    def __init__(
+        self, model: str, backend: str, threads: int, batch_size: int, include_text: bool
+    ) -> None:
+        # The actors share the machine's cores; more threads than the actor's CPUs would
+        # make them fight over the cores instead of using them.
+        torch.set_num_threads(threads)
+        self._classifier = StanceClassifier.load(model, backend)
+        self._batch_size = batch_size
+        self._include_text = include_text
+
+    def __call__(self, batch: dict) -> dict[str, list]:
+        entries = [_decode(text) for text in batch["entry"]]
+        results = score_entries(self._classifier, entries, self._batch_size,
+                                self._include_text)
+        out: dict[str, list] = {"last": [], "rejected": [], "record": []}
+        for file, last, result in zip(batch["file"], batch["last"], results, strict=True):
+            rejected = isinstance(result, Reject)
+            record = {"file": str(file), **(result.to_dict() if rejected else result)}
+            out["last"].append(bool(last))
+            out["rejected"].append(rejected)
+            out["record"].append(json.dumps(record, ensure_ascii=False))
+        return out
+
+
+class _ShardSink(Datasink):
+    """Writes each write task's rows as one shard in OUT and its rejects as one in
+    OUT/rejects, through the local writers; `totals` is (records, scored, rejected)."""
+
+    def __init__(self, out: Path, fmt: str, layout: Layout) -> None:
+        self._out = out
+        self._fmt = fmt
+        self._layout = layout
+        self.totals = (0, 0, 0)  # set on the driver by on_write_complete
+
+    def on_write_start(self, schema=None) -> None:
+        (self._out / REJECTS_FOLDER).mkdir(parents=True, exist_ok=True)
+
+    def write(self, blocks: Iterable, ctx) -> tuple[int, int, int]:
+        name = f"part-{ctx.task_idx:05d}-{uuid4().hex[:8]}"  # unique across retries too
+        rows: Writer | None = None
+        rejects: JsonlWriter | None = None
+        records = scored = rejected = 0
+        for block in blocks:
+            for item in BlockAccessor.for_block(block).iter_rows(public_row_format=True):
+                record = json.loads(item["record"])
+                if item["rejected"]:
+                    rejects = rejects or JsonlWriter(
+                        self._out / REJECTS_FOLDER / f"{name}.jsonl", 0)
+                    rejects.write(record)
+                    rejected += 1
+                else:
+                    rows = rows or open_writer(self._out / f"{name}.{self._fmt}", self._fmt,
+                                               self._layout)
+                    rows.write(record)
+                    scored += 1
+                records += item["last"]
+            if rows:  # bounds memory: the Parquet writer holds rows until a commit
+                rows.commit()
+        for writer in (rows, rejects):
+            if writer:
+                writer.commit()
+                writer.finish()
+                writer.close()
+                writer.cleanup()
+        return records, scored, rejected
+
+    def on_write_complete(self, write_result) -> None:
+        counts = write_result.write_returns
+        self.totals = tuple(sum(c[i] for c in counts) for i in range(3))

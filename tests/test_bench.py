@@ -1,0 +1,38 @@
+"""`python -m infer.bench` end to end on the tiny model: one round, ~40 sentences."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import TINY
+
+from infer import bench
+
+
+def test_bench_reports_every_contender(tiny_model, tiny_data, tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("\n".join([t[0] for t in TINY] * 3) + "\n", encoding="utf-8")
+    out = tmp_path / "bench.json"
+    bench.main(["--model", str(tiny_model[0]), "--input", str(sentences), "--sentences", "40",
+                "--rounds", "1", "--dev", str(tiny_data["dev"]), "--out", str(out)])
+    report = json.loads(out.read_text(encoding="utf-8"))
+
+    assert report["settings"]["sentences"] == 40 and report["settings"]["threads"] == 2
+    contenders = report["contenders"]
+    expected = {"pipeline", "fp32", "bf16", "int8"}
+    expected |= set() if "onnx" in report["skipped"] else {"onnx"}
+    assert set(contenders) == expected
+    pipeline_rate = contenders["pipeline"]["sentences_per_s"]
+    for name, c in contenders.items():
+        assert c["sentences_per_s"] > 0 and c["peak_rss_mb"] > 0 and c["gflops_per_s"] > 0
+        assert c["ratio_to_pipeline"] == pytest.approx(c["sentences_per_s"] / pipeline_rate)
+        if name == "pipeline":
+            assert "dev" not in c  # its head is untrained: timed, not scored
+            continue
+        dev = c["dev"]
+        assert 0 <= dev["stance_macro_f1"] <= 1 and 0 <= dev["sentiment_macro_f1"] <= 1
+        assert "stance_delta_points" in dev and "sentiment_delta_points" in dev
+    assert contenders["fp32"]["dev"]["stance_delta_points"] == 0
+    assert "default_vs_pipeline" in report["targets"]
+    assert report["machine_gflops"]["fp32"] > 0 and report["machine_gflops"]["bf16"] > 0
