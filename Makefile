@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU build lies on local disk; a bare `torch` would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,io,dev]'
+	$(PY) -m pip install -q -e '.[train,io,dev,ray]'
 	touch $(STAMP)
 
 ## train: fine-tune on CONFIG (default: the embedded encoder); NPROC=2 runs it under torchrun
@@ -54,8 +54,9 @@ data-check: setup
 	$(PY) -m train.data_check data/stance
 
 ## score: batch-score a corpus: make score IN=corpus.jsonl OUT=scored.jsonl [MODEL=...]
+##        ENGINE=ray: IN a file or folder of shards, OUT a folder (see README, Scaling out)
 score: setup
-	$(PY) -m infer score $(IN) $(OUT) --model $(MODEL) $(ARGS)
+	$(PY) -m infer score $(IN) $(OUT) --model $(MODEL) --engine $(ENGINE) $(ARGS)
 
 ## report: charts and tables of a scored corpus, in OUT/report.html:
 ##   make report SCORED=scored.jsonl OUT=reports/mine ARGS="--input corpus.jsonl --id-field id"

@@ -5,9 +5,10 @@ names starting with "." or "_"). OUT is a folder. The pipeline:
 
 1. The driver lists the input files and opens each with the local reader, so that a missing
    file or column fails at once, before any model loads.
-2. `flat_map`, one task per file: the local reader (`corpus_io.read_corpus`) and sentence
-   splitter (`score.to_units`) turn the file into entries, rows to score and rejects. It is the
-   same code as local scoring, so line numbers and reasons are the same.
+2. `map_batches` over the file list, one task per file: the local reader
+   (`corpus_io.read_corpus`) and sentence splitter (`score.to_units`) turn the file into
+   entries, rows to score and rejects. It is the same code as local scoring, so line numbers
+   and reasons are the same.
 3. `map_batches` on a pool of actors: each actor loads the model once, then scores batch after
    batch with `score.score_entries`, the function the local loop uses.
 4. A datasink (`_ShardSink`) writes what each write task receives as one shard, through the
@@ -31,7 +32,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from uuid import uuid4
 
 import torch
 
@@ -69,9 +69,13 @@ except ImportError:  # an optional extra: say how to get it instead of a traceba
         from None
 
 REJECTS_FOLDER = "rejects"
-# Entries per actor call. Large enough to sort texts by length into batches with little
-# padding, small enough that a 2,000-row file still feeds every actor.
+# Entries per actor call: enough to sort texts by length into batches with little padding.
 ROWS_PER_CALL = 256
+# Ray hands whole blocks to actors, and reads a file into blocks of up to this many bytes:
+# small enough that one 2,000-sentence file is cut into blocks for all the actors.
+BLOCK_BYTES = 128 * 1024
+# Rows at least in each output shard (but one write task's worth at most).
+SHARD_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -96,18 +100,21 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
     layout = Layout.for_schema(_schema(options.model), options.split_sentences,
                                options.include_text, source=True)
 
+    rejects = out / REJECTS_FOLDER
+    rejects.mkdir(parents=True, exist_ok=True)  # here: the write tasks' mkdir calls would race
     started_ray = _connect(ray_options.address)
     try:
         actors = ray_options.actors or max(
             1, int(ray.cluster_resources().get("CPU", 1) // ray_options.threads))
         sink = _ShardSink(out, ray_options.output_format, layout)
         start = time.perf_counter()
-        _pipeline(files, options, ray_options, actors).write_datasink(sink)
-        seconds = time.perf_counter() - start
+        # num_cpus=0: see _pipeline.
+        _pipeline(files, options, ray_options, actors).write_datasink(
+            sink, ray_remote_args={"num_cpus": 0})
+        seconds = time.perf_counter() - start  # with starting the actors and loading the model
     finally:
         if started_ray:
             ray.shutdown()
-    rejects = out / REJECTS_FOLDER
     records, scored, rejected = sink.totals
     if not rejected:
         rejects.rmdir()
@@ -160,26 +167,34 @@ def _connect(address: str | None) -> bool:
 def _pipeline(
     files: list[tuple[Path, str]], options: ScoreOptions, ray_options: RayOptions, actors: int
 ) -> ray.data.Dataset:
-    files_ds = ray.data.from_items([{"path": str(p), "name": name} for p, name in files],
-                                   override_num_blocks=len(files))  # one read task per file
-    entries = files_ds.flat_map(_read_file, fn_kwargs={
+    """Input files -> entries -> scored records, as a lazy Ray dataset.
+
+    Only the actors claim CPUs (`threads` each): the model does nearly all the work, so they
+    get every CPU. Reading and writing are light and claim none (num_cpus=0); a task that
+    claimed one would wait forever behind actors holding them all (ray-project/ray#44687).
+    """
+    context = ray.data.DataContext.get_current()
+    default_block_bytes = context.target_max_block_size
+    context.target_max_block_size = BLOCK_BYTES  # a dataset keeps the context it started with
+    try:
+        files_ds = ray.data.from_items([{"path": str(p), "name": name} for p, name in files],
+                                       override_num_blocks=len(files))  # a read task per file
+    finally:
+        context.target_max_block_size = default_block_bytes
+    entries = files_ds.map_batches(_read_files, batch_size=1, num_cpus=0, fn_kwargs={
         "fmt": options.format, "text_field": options.text_field, "id_field": options.id_field,
         "split": options.split_sentences,
     })
-    return (
-        # A file is read as one block; cut it so that its rows spread over all the actors.
-        entries.repartition(target_num_rows_per_block=ROWS_PER_CALL)
-        .map_batches(
-            _Scorer,
-            fn_constructor_kwargs={
-                "model": str(options.model.resolve()), "backend": options.backend,
-                "threads": ray_options.threads, "batch_size": options.batch_size,
-                "include_text": options.include_text,
-            },
-            batch_size=ROWS_PER_CALL,
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=ray_options.threads,
-        )
+    return entries.map_batches(
+        _Scorer,
+        fn_constructor_kwargs={
+            "model": str(options.model.resolve()), "backend": options.backend,
+            "threads": ray_options.threads, "batch_size": options.batch_size,
+            "include_text": options.include_text,
+        },
+        batch_size=ROWS_PER_CALL,
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=ray_options.threads,
     )
 
 
@@ -196,14 +211,23 @@ def _decode(text: str) -> Entry:
     return Reject(**fields) if "reason" in fields else Row(**fields)
 
 
-def _read_file(
-    item: dict, fmt: str | None, text_field: str, id_field: str | None, split: bool
-) -> Iterator[dict]:
-    """The entries of one input file (a flat_map task)."""
-    path = Path(item["path"])
-    records = read_corpus(path, input_format(path, fmt), text_field, id_field)
-    for entry, last in to_units(records, split):
-        yield {"file": item["name"], "last": last, "entry": _encode(entry)}
+def _read_files(
+    batch: dict, fmt: str | None, text_field: str, id_field: str | None, split: bool
+) -> Iterator[dict[str, list]]:
+    """The entries of the input files in `batch` (a map_batches task), a few at a time so
+    that a large file is never held whole in memory."""
+    out: dict[str, list] = {"file": [], "last": [], "entry": []}
+    for path, name in zip(batch["path"], batch["name"], strict=True):
+        records = read_corpus(path, input_format(path, fmt), text_field, id_field)
+        for entry, last in to_units(records, split):
+            out["file"].append(name)
+            out["last"].append(last)
+            out["entry"].append(_encode(entry))
+            if len(out["entry"]) == ROWS_PER_CALL:
+                yield out
+                out = {"file": [], "last": [], "entry": []}
+    if out["entry"]:
+        yield out
 
 
 class _Scorer:
@@ -243,11 +267,13 @@ class _ShardSink(Datasink):
         self._layout = layout
         self.totals = (0, 0, 0)  # set on the driver by on_write_complete
 
-    def on_write_start(self, schema=None) -> None:
-        (self._out / REJECTS_FOLDER).mkdir(parents=True, exist_ok=True)
+    @property
+    def min_rows_per_write(self) -> int:
+        return SHARD_ROWS  # fewer, larger shards than one per (small) block
 
     def write(self, blocks: Iterable, ctx) -> tuple[int, int, int]:
-        name = f"part-{ctx.task_idx:05d}-{uuid4().hex[:8]}"  # unique across retries too
+        # The same name when Ray retries a failed task, so the retry overwrites its remains.
+        name = f"part-{ctx.task_idx:05d}"
         rows: Writer | None = None
         rejects: JsonlWriter | None = None
         records = scored = rejected = 0
@@ -264,7 +290,7 @@ class _ShardSink(Datasink):
                                                self._layout)
                     rows.write(record)
                     scored += 1
-                records += item["last"]
+                records += int(item["last"])
             if rows:  # bounds memory: the Parquet writer holds rows until a commit
                 rows.commit()
         for writer in (rows, rejects):

@@ -38,7 +38,7 @@ import io
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -525,20 +525,27 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def _legend_handles(colours: dict[str, str], labels: Iterable[str]) -> list:
+    """Legend keys at full colour: the bars' own may be drawn pale (few sentences)."""
+    from matplotlib.patches import Patch
+
+    return [Patch(color=colours[label], label=label) for label in labels]
+
+
 @dataclass
 class Axis:
     """The x positions of the "over time" charts: periods of a date axis, or document order."""
 
-    positions: list[float]
+    positions: list[float]  # left edge of each column
     widths: list[float]
     label: str
-    dates: bool
+    freq: str | None  # day, week or month on a date axis; None for documents
 
 
 def _time_axis(keys: list, freq: str | None) -> Axis:
-    if freq is None:  # documents, in file order
-        return Axis([float(i + 1) for i in range(len(keys))], [0.9] * len(keys),
-                    "document (in file order)", False)
+    if freq is None:  # documents, in file order, numbered from 1 under the middle of a column
+        return Axis([i + 1 - 0.45 for i in range(len(keys))], [0.9] * len(keys),
+                    "document (in file order)", None)
     from matplotlib.dates import date2num
 
     starts = [date2num(k) for k in keys]
@@ -548,7 +555,7 @@ def _time_axis(keys: list, freq: str | None) -> Axis:
     widths = [0.9 * (e - s) for s, e in zip(starts, ends, strict=True)]
     names = {"day": "day", "week": "week (starting Monday)", "month": "month"}
     return Axis([s + 0.05 * (e - s) for s, e in zip(starts, ends, strict=True)], widths,
-                names[freq], True)
+                names[freq], freq)
 
 
 def share_time_chart(
@@ -580,7 +587,8 @@ def share_time_chart(
     top.set_ylabel("share")
     top.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
     top.set_title(title, loc="left", fontsize=12)
-    top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    top.legend(handles=_legend_handles(colours, shares), loc="upper left",
+               bbox_to_anchor=(1.0, 1.0), frameon=False)
     top.grid(axis="y", alpha=0.3)
     top.tick_params(labelbottom=False)
     strip.bar(axis.positions, counts, width=axis.widths, align="edge", color="#555555",
@@ -589,8 +597,13 @@ def share_time_chart(
     strip.set_xlabel(axis.label)
     strip.grid(axis="y", alpha=0.3)
     strip.yaxis.set_major_locator(mpl.ticker.MaxNLocator(3, integer=True))
-    if axis.dates:
+    if axis.freq:
         locator = mpl.dates.AutoDateLocator(minticks=3, maxticks=12)
+        # A tick at the start of every week or month, when that is few enough to read.
+        if axis.freq == "week" and len(axis.positions) <= 16:
+            locator = mpl.dates.WeekdayLocator(byweekday=mpl.dates.MO)
+        elif axis.freq == "month" and len(axis.positions) <= 16:
+            locator = mpl.dates.MonthLocator()
         strip.xaxis.set_major_locator(locator)
         strip.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
     else:
@@ -645,9 +658,9 @@ def stance_source_chart(
         share_bars(ax, sources, shares, [r["mentions"] for r in rows], STANCE_COLOURS)
         ax.set_title(actor, fontsize=11)
         ax.set_xlabel("share of sentences that mention it")
-    handles, labels = axes[0].get_legend_handles_labels()
     figure.suptitle(title, x=0.01, ha="left", fontsize=12)
-    figure.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
+    figure.legend(handles=_legend_handles(STANCE_COLOURS, MENTIONED), loc="outside lower center",
+                  ncol=len(MENTIONED), frameon=False)
     return _png(figure)
 
 
@@ -661,7 +674,8 @@ def sentiment_source_chart(table: list[dict], sources: list[str], title: str) ->
     share_bars(ax, sources, shares, [r["sentences"] for r in rows], SENTIMENT_COLOURS)
     ax.set_xlabel("share of sentences")
     figure.suptitle(title, x=0.01, ha="left", fontsize=12)
-    figure.legend(loc="outside lower center", ncol=3, frameon=False)
+    figure.legend(handles=_legend_handles(SENTIMENT_COLOURS, SENTIMENT_VALUES),
+                  loc="outside lower center", ncol=3, frameon=False)
     return _png(figure)
 
 
@@ -686,7 +700,8 @@ th { background: #f6f6f6; font-weight: 600; }
 td.text { direction: rtl; text-align: right; font-size: 1.02rem;
           font-family: "Noto Naskh Arabic", "Amiri", "Geeza Pro", "Arial", sans-serif; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-.url { color: #777; font-size: 0.8rem; word-break: break-all; direction: ltr; display: block; }
+.url { color: #777; font-size: 0.8rem; word-break: break-all; direction: ltr; display: block;
+       unicode-bidi: isolate; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px;
           margin-right: 0.35em; vertical-align: baseline; }
 code { background: #f3f3f3; padding: 0 0.25em; border-radius: 3px; }
@@ -758,7 +773,7 @@ is not <em>absent</em>), so the four colours of a column add up to 100%. The gre
 {body}
 <h2>Most confident examples</h2>
 <p class="note">For each actor and stance, the sentences the model labelled so with the highest
-probability (repeated sentences shown once).</p>
+probability <em>p</em> (repeated sentences shown once).</p>
 {examples_html}
 <h2>Files</h2>
 <p class="note">Written next to this page: {listed}.</p>
@@ -912,8 +927,8 @@ def build_report(options: ReportOptions) -> Summary:
         ("Corpus", str(options.input or options.scored)),
         ("Scored file", str(options.scored)),
         ("Dates covered", dated),
-        ("Rows scored", f"{count} in {len(docs)} documents"),
-        ("Rows rejected", f"{rejected}" + (" (see the .rejects.jsonl file beside the scored "
+        ("Rows scored", f"{count:,} in {len(docs):,} documents"),
+        ("Rows rejected", f"{rejected:,}" + (" (see the .rejects.jsonl file beside the scored "
                                            "file)" if rejected else "")),
         ("Breakdown", {"date": f"by {freq or 'date'}", "source": "by outlet only",
                        "doc": "by document"}[options.by]),

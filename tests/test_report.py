@@ -167,7 +167,7 @@ def test_report_sentiment_by_time(joined):
     assert counts == {"2024-01-01": [2, 2, 1], "2024-01-08": [1, 0, 2],
                       "2024-01-15": [1, 1, 1]}
     for row in rows.values():
-        assert sum(float(row[f"share_{v}"]) for v in SENTIMENT_VALUES) == pytest.approx(1)
+        assert sum(float(row[f"share_{v}"]) for v in SENTIMENT_VALUES) == pytest.approx(1, abs=1e-5)
 
 
 def test_report_examples_are_the_most_confident_with_joined_text(joined):

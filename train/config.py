@@ -42,7 +42,8 @@ class TrainConfig:
     freeze_embeddings: bool = True  # the 250k-row embedding matrix dominates each AdamW step
     bf16: bool = False  # bf16 autocast; pays off on CPUs with AVX-512 BF16 / AMX
     # Optimisation
-    learning_rate: float = 5e-5
+    learning_rate: float = 5e-5  # the encoder
+    head_learning_rate: float = 1e-3  # the freshly initialised heads learn faster than the body
     epochs: float = 4.0
     batch_size: int = 16
     weight_decay: float = 0.01

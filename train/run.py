@@ -41,6 +41,17 @@ from train.model_card import write_model_card
 from train.report import plot_training_curve
 
 
+def optimizer(model: MultiHeadClassifier, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with two learning rates: the pretrained encoder's and the new heads'."""
+    body = [p for name, p in model.named_parameters()
+            if p.requires_grad and not name.startswith("heads.")]
+    return torch.optim.AdamW(
+        [{"params": body, "lr": config.learning_rate},
+         {"params": list(model.heads.parameters()), "lr": config.head_learning_rate}],
+        weight_decay=config.weight_decay,
+    )
+
+
 def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Tensor | None]:
     """Per-head weights that lift rare labels (escalatory, supportive ...) in the loss."""
     if mode == "none":
@@ -162,6 +173,7 @@ def train(config: TrainConfig) -> dict:
     )
     trainer = Trainer(
         model=model,
+        optimizers=(optimizer(model, config), None),  # None: the Trainer's linear schedule
         args=args,
         train_dataset=data["train"],
         eval_dataset=data["dev"],
