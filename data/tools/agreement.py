@@ -9,25 +9,13 @@ data/annotation/agreement/disagreements.jsonl for adjudication.
 
 from __future__ import annotations
 
-import glob
 import json
-from pathlib import Path
 
+from build_splits import ANNOTATION, read
 from sklearn.metrics import cohen_kappa_score
 
-ROOT = Path(__file__).resolve().parents[2]
-FOLDER = ROOT / "data" / "annotation" / "agreement"
+FOLDER = ANNOTATION / "agreement"
 HEADS = ("iraq", "iran", "us", "sentiment")
-
-
-def read(pattern: str) -> dict[str, dict]:
-    rows = {}
-    for path in sorted(glob.glob(str(pattern))):
-        for line in open(path, encoding="utf-8"):
-            if line.strip():
-                row = json.loads(line)
-                rows[row["id"]] = row
-    return rows
 
 
 def value(row: dict, head: str) -> str:
@@ -35,9 +23,9 @@ def value(row: dict, head: str) -> str:
 
 
 def main() -> None:
-    first = read(ROOT / "data" / "annotation" / "labels*" / "*.a1.jsonl")
-    second = read(FOLDER / "sample_*.a2.jsonl")
-    texts = {**read(FOLDER / "sample_[0-9].jsonl")}
+    first = read("labels*/*.a1.jsonl")
+    second = read("agreement/sample_*.a2.jsonl")
+    texts = read("agreement/sample_[0-9].jsonl")
     ids = sorted(second)
     print(f"{len(ids)} sentences annotated twice")
     print(f"{'head':<10}{'kappa':>8}{'agree':>8}")

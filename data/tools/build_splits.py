@@ -34,12 +34,11 @@ TEST_MINIMUM = 15
 
 
 def read(pattern: str) -> dict[str, dict]:
+    """Rows by id from every JSONL file matching `pattern` under data/annotation/."""
     rows = {}
     for path in sorted(glob.glob(str(ANNOTATION / pattern))):
-        for line in open(path, encoding="utf-8"):
-            if line.strip():
-                row = json.loads(line)
-                rows[row["id"]] = row
+        with open(path, encoding="utf-8") as f:
+            rows.update({row["id"]: row for row in map(json.loads, filter(str.strip, f))})
     return rows
 
 
@@ -92,8 +91,8 @@ def main() -> None:
         rows.append((cand["split"], row))
     synthetic = ROOT / "data" / "stance" / "synthetic" / "train_synthetic.jsonl"
     if synthetic.is_file():  # written and labelled by hand for rare cells; train only
-        rows += [("train", json.loads(line)) for line in open(synthetic, encoding="utf-8")
-                 if line.strip()]
+        with open(synthetic, encoding="utf-8") as f:
+            rows += [("train", json.loads(line)) for line in f if line.strip()]
     rows = move_rare_cells_to_test(rows)
     # Near-duplicates across splits: keep the copy in the evaluation split.
     rows.sort(key=lambda r: SPLIT_ORDER[r[0]])

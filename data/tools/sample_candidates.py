@@ -89,7 +89,8 @@ def main() -> None:
     chosen = []
     for split, total in TARGETS.items():
         no_actor = int(total * NO_ACTOR_SHARE)
-        quota = {"actor": total - no_actor, "hard": no_actor // 2, "other": no_actor - no_actor // 2}
+        hard = no_actor // 2
+        quota = {"actor": total - no_actor, "hard": hard, "other": no_actor - hard}
         for kind, n in quota.items():
             per_doc: dict[str, int] = defaultdict(int)
             taken = 0

@@ -36,8 +36,8 @@ TARGETS = {
     "iraq_sup": (IRAQ, r"دعم|يدعم|تأييد|يؤيد|ترحيب|رحب|يرحب|تضامن|تعاون|اتفاقية|مذكرة تفاهم|تقف"
                  r"|مساعدات|أشاد|شكر|التنسيق"),
     # Round three: wider cues for Iraq backing others (solidarity, condolences, welcoming).
-    "iraq_sup_wide": (IRAQ, r"تعاز|تعزية|يشيد|أشاد|ترحيب|رحب|يرحب|تضامن|يقف|وقوف|مساند|يساند|الاتفاق"
-                      r"|شكر|يهنئ|هنأ|تهنئة|دعم|يدعم|مساعد|التعاون|اتفاق"),
+    "iraq_sup_wide": (IRAQ, r"تعاز|تعزية|يشيد|أشاد|ترحيب|رحب|يرحب|تضامن|يقف|وقوف|مساند|يساند"
+                      r"|الاتفاق|شكر|يهنئ|هنأ|تهنئة|دعم|يدعم|مساعد|التعاون|اتفاق"),
     "iran_sup": (IRAN, r"دعم|يدعم|تأييد|يؤيد|ترحيب|رحب|يرحب|تضامن|تعاون|اتفاقية|مذكرة تفاهم"
                  r"|مساعدات|أشاد|حليف|الأسد|النظام السوري|التنسيق"),
 }
@@ -65,10 +65,10 @@ def main() -> None:
     rng = random.Random(args.seed)
     seen, split_by_doc = set(), {}
     for path in glob.glob(args.previous):
-        for line in open(path, encoding="utf-8"):
-            row = json.loads(line)
-            seen.add(dedup_key(row["text"]))
-            split_by_doc[row["doc_id"]] = row["split"]
+        with open(path, encoding="utf-8") as f:
+            for row in map(json.loads, f):
+                seen.add(dedup_key(row["text"]))
+                split_by_doc[row["doc_id"]] = row["split"]
     names = args.only or list(TARGETS)
     rules = {k: (re.compile(a), re.compile(c)) for k, (a, c) in TARGETS.items() if k in names}
     quota = {k: args.quota or QUOTA[k] for k in names}
