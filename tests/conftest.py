@@ -106,7 +106,9 @@ def tiny_config(tiny_base: Path, tiny_data: dict[str, Path], out: Path, **extra)
         "dev_file": str(tiny_data["dev"]), "test_file": str(tiny_data["test"]),
         "output_dir": str(out), "learning_rate": 3e-3, "epochs": 60, "batch_size": 8,
         "max_length": 32, "early_stopping_patience": 60, "warmup_ratio": 0.0,
-        "seed_article": None, **extra,
+        "seed_article": None, "head_learning_rate": 3e-3,
+        # A randomly initialised tiny model must learn its embeddings too.
+        "freeze_embeddings": False, **extra,
     }
 
 

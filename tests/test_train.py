@@ -134,6 +134,7 @@ def test_generic_single_head_on_csv(tmp_path, tiny_base):
         "base_model": str(tiny_base), "task": "classify", "label_columns": ["topic"],
         "train_file": str(path), "dev_file": str(path), "test_file": str(path),
         "output_dir": str(tmp_path / "out"), "learning_rate": 3e-3, "epochs": 40,
+        "head_learning_rate": 3e-3, "freeze_embeddings": False,
         "batch_size": 8, "max_length": 32, "early_stopping_patience": 40, "warmup_ratio": 0.0,
     })
     results = train(config)
