@@ -17,7 +17,7 @@ from pathlib import Path
 
 from infer import DEFAULT_MODEL_DIR, MODEL_ENV
 from infer.classifier import BACKENDS
-from infer.corpus_io import INPUT_FORMATS, OUTPUT_FORMATS, CorpusError
+from infer.corpus_io import INPUT_FORMATS, OUTPUT_FORMATS, CorpusError, positive_int
 from infer.report import add_report_arguments, run_report
 from infer.score import DEFAULT_CHUNK_SIZE, ScoreError, ScoreOptions, progress_path, score
 
@@ -29,13 +29,6 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
 
 
 def _score_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,12 +57,12 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-text", action="store_true", help="copy the text to the output")
     parser.add_argument("--backend", choices=BACKENDS, default="fp32",
                         help="CPU numerics (default: fp32)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32,
+    parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="texts per forward pass (default: 32)")
-    parser.add_argument("--chunk-size", type=_positive_int,
+    parser.add_argument("--chunk-size", type=positive_int,
                         help=f"rows written between commits (default {DEFAULT_CHUNK_SIZE}); "
                              "memory grows with it. A resumed run keeps the first run's value")
-    parser.add_argument("--threads", type=_positive_int,
+    parser.add_argument("--threads", type=positive_int,
                         help="CPU threads for torch (default: torch's choice; with --engine "
                              "ray: per actor, default 1)")
     parser.add_argument("--resume", action="store_true",
@@ -82,7 +75,7 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
     ray_group.add_argument("--address",
                            help="Ray cluster to join, e.g. ray://head:10001 or auto (default: "
                                 "$RAY_ADDRESS, else start Ray on this machine)")
-    ray_group.add_argument("--actors", type=_positive_int,
+    ray_group.add_argument("--actors", type=positive_int,
                            help="scoring actors, each loading the model once (default: the "
                                 "cluster's CPUs divided by --threads)")
     ray_group.add_argument("--output-format", choices=OUTPUT_FORMATS, default="parquet",

@@ -278,14 +278,14 @@ def _time_contender(job: dict) -> dict:
             return classifier.predict(texts, DEFAULT_BATCH)
 
     run(sentences[:WARMUP_SENTENCES])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     outputs = run(sentences)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if len(outputs) != len(sentences):
         raise RuntimeError(f"{job['name']}: {len(outputs)} outputs for {len(sentences)} inputs")
     rss = _rss_mb()  # before scoring the dev file, which loads more code
-    result = {"seconds": seconds, "peak_rss_mb": rss["peak"], "rss_after_mb": rss["now"],
-              "ru_maxrss_mb": rss["ru_maxrss"]}
+    result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": rss["peak"],
+              "rss_after_mb": rss["now"], "ru_maxrss_mb": rss["ru_maxrss"]}
     if job.get("dev") and classifier is not None:
         result["dev"] = _dev_scores(classifier, Path(job["dev"]))
     return result
@@ -423,6 +423,7 @@ def run_bench(args: argparse.Namespace) -> dict:
 
         machine: dict[str, float] = {}
         times: dict[str, list[float]] = {c: [] for c in contenders}
+        cpu_times: dict[str, list[float]] = {c: [] for c in contenders}
         rss: dict[str, list[dict]] = {c: [] for c in contenders}
         scores: dict[str, dict] = {}
         for r in range(args.rounds):
@@ -436,6 +437,7 @@ def run_bench(args: argparse.Namespace) -> dict:
                        "onnx": str(onnx_path), "dev": str(dev) if dev and r == 0 else None}
                 result = _in_fresh_process(_time_contender, job)
                 times[name].append(result["seconds"])
+                cpu_times[name].append(result["cpu_seconds"])
                 rss[name].append(result)
                 if "dev" in result:
                     scores[name] = result["dev"]
@@ -462,6 +464,7 @@ def run_bench(args: argparse.Namespace) -> dict:
         "skipped": skipped,
     }
     base_rate = _median_rate(len(sentences), times["pipeline"]) if "pipeline" in times else None
+    base_cpu = _median_rate(len(sentences), cpu_times["pipeline"]) if "pipeline" in times else None
     reference = scores.get("fp32")
     for name in contenders:
         seconds = statistics.median(times[name])
@@ -473,6 +476,12 @@ def run_bench(args: argparse.Namespace) -> dict:
             "description": DESCRIPTIONS[name],
             "sentences_per_s": rate,
             "rounds_sentences_per_s": [len(sentences) / s for s in times[name]],
+            # Sentences per CPU-second (all threads): work per sentence, which a busy machine
+            # disturbs much less than wall time. Includes OpenMP spin-waiting.
+            "sentences_per_cpu_s": _median_rate(len(sentences), cpu_times[name]),
+            "cpu_ratio_to_pipeline": (
+                _median_rate(len(sentences), cpu_times[name]) / base_cpu if base_cpu else None
+            ),
             "ratio_to_pipeline": rate / base_rate if base_rate else None,
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rss[name]),
             "rss_after_mb": _max_or_none([r["rss_after_mb"] for r in rss[name]]),
@@ -565,8 +574,8 @@ def format_report(report: dict) -> str:
         + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in report["machine_gflops"].items()),
         "",
     ]
-    header = (f"{'contender':9s} {'sent/s':>8s} {'x pipe':>7s} {'peak MB':>7s} {'end MB':>6s} "
-              f"{'GFLOP/s':>8s} "
+    header = (f"{'contender':9s} {'sent/s':>8s} {'x pipe':>7s} {'x cpu':>6s} {'peak MB':>7s} "
+              f"{'end MB':>6s} {'GFLOP/s':>8s} "
               f"{'machine':>12s} {'% peak':>6s} {'stance F1':>9s} {'Δ pts':>6s} "
               f"{'sent. F1':>8s} {'Δ pts':>6s} {'agree':>6s}")
     lines += [header, "-" * len(header)]
@@ -575,6 +584,7 @@ def format_report(report: dict) -> str:
         gflops = _fmt(c["gflops_per_s"], ".1f") + ("*" if c["gflops_basis"] == "padded" else "")
         lines.append(
             f"{name:9s} {c['sentences_per_s']:8.1f} {_fmt(c['ratio_to_pipeline'], '.2f'):>7s} "
+            f"{_fmt(c['cpu_ratio_to_pipeline'], '.2f'):>6s} "
             f"{c['peak_rss_mb']:7.0f} {_fmt(c['rss_after_mb'], '.0f'):>6s} {gflops:>8s} "
             f"{c['machine_dtype'] + ' ' + format(c['machine_gflops_per_s'], '.0f'):>12s} "
             f"{c['pct_of_machine']:6.1f} "
@@ -590,6 +600,8 @@ def format_report(report: dict) -> str:
         f"({s['pipeline_padded_tokens']} tokens); useful-FLOP rate "
         + _fmt(report["contenders"].get("pipeline", {}).get("useful_gflops_per_s"), ".1f")
         + " GFLOP/s. Others: real token lengths.",
+        "x pipe = median sentences/s over the pipeline's; x cpu = the same on sentences per "
+        "CPU-second (all threads), which a busy machine disturbs less.",
         "F1 = dev macro-F1 x100 (" + (s["dev"] or "no dev file") + "); Δ vs fp32 in points; "
         "agree = % of head labels equal to fp32's.",
         "peak MB = the child's peak RSS (VmHWM, loading included); end MB = its RSS after the "

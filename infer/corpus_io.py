@@ -14,6 +14,7 @@ pyarrow is imported only when a Parquet file is read or written.
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import csv
 import gzip
@@ -558,3 +559,11 @@ class ParquetWriter:
 def _fsync(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+
+
+def positive_int(value: str) -> int:
+    """An argparse type for counts such as --batch-size: 1 or more."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from infer.corpus_io import CorpusError, input_format
+from infer.corpus_io import CorpusError, input_format, positive_int
 from infer.labels import SENTIMENT_VALUES, STANCE_CELLS, STANCE_VALUES
 from infer.text import split_sentences
 
@@ -984,13 +984,6 @@ def _time_section(
 # ----------------------------------------------------------------------------- command line
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Writes OUT_DIR/report.html (self-contained: open it in any browser, mail it), every "
@@ -1019,7 +1012,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="outlet field (default: source)")
     parser.add_argument("--text-field", default="text", help="text field (default: text)")
     parser.add_argument("--url-field", default="url", help="URL field (default: url)")
-    parser.add_argument("--top", type=_positive_int, default=5,
+    parser.add_argument("--top", type=positive_int, default=5,
                         help="examples per actor and stance (default: 5)")
     parser.add_argument("--model-name",
                         help="model named in the header (the scored file does not record it)")

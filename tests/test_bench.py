@@ -26,6 +26,7 @@ def test_bench_reports_every_contender(tiny_model, tiny_data, tmp_path):
     pipeline_rate = contenders["pipeline"]["sentences_per_s"]
     for name, c in contenders.items():
         assert c["sentences_per_s"] > 0 and c["peak_rss_mb"] > 0 and c["gflops_per_s"] > 0
+        assert c["sentences_per_cpu_s"] > 0 and c["cpu_ratio_to_pipeline"] > 0
         assert c["ratio_to_pipeline"] == pytest.approx(c["sentences_per_s"] / pipeline_rate)
         if name == "pipeline":
             assert "dev" not in c  # its head is untrained: timed, not scored
