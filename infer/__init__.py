@@ -23,8 +23,9 @@ __all__ = ["DocumentPrediction", "Prediction", "StanceClassifier", "load", "pred
            "predict_document"]
 
 
-def load(path: str | Path, backend: str = "fp32") -> StanceClassifier:
-    """Load a trained model folder (written by `make train`)."""
+def load(path: str | Path, backend: str = "auto") -> StanceClassifier:
+    """Load a trained model folder (written by `make train`). `backend`: "auto" (bf16 on CPUs
+    with native bf16, else fp32), "fp32", "bf16" or "int8"."""
     return StanceClassifier.load(path, backend)
 
 

@@ -55,8 +55,9 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score each sentence of a document as its own row, with doc_id and "
                              "sentence (1-based); its id is <doc id>:<sentence>")
     parser.add_argument("--include-text", action="store_true", help="copy the text to the output")
-    parser.add_argument("--backend", choices=BACKENDS, default="fp32",
-                        help="CPU numerics (default: fp32)")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="CPU numerics (default: auto = bf16 on CPUs with native bf16, "
+                             "else fp32)")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="texts per forward pass (default: 32)")
     parser.add_argument("--chunk-size", type=positive_int,

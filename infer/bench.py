@@ -9,8 +9,9 @@ Contenders, all on the same sentences and the same encoder:
   `AutoModelForSequenceClassification.from_pretrained(<model>, num_labels=<all heads' labels>)`,
   called as a user would (`batch_size=8, truncation=True`). Its head is freshly initialised, so
   it is timed but not scored.
-* `fp32`: `StanceClassifier.predict()` as shipped (batch 32).
-* `bf16`, `int8`: the fast backends of `StanceClassifier`.
+* `fp32`, `bf16`, `int8`: `StanceClassifier.predict()` (batch 32) with each backend; the
+  default, `auto`, is bf16 on CPUs with native bf16 and fp32 elsewhere, and the report marks
+  which one that is on the machine that ran it.
 * `onnx`: the same `MultiHeadClassifier` exported with `torch.onnx.export` and run by ONNX
   Runtime (2 intra-op threads) behind the same tokenisation and batching; only when
   `onnxruntime` is installed (it is not part of the default install).
@@ -45,6 +46,7 @@ from pathlib import Path
 
 import torch
 
+from infer.classifier import resolve_backend
 from infer.labels import LabelSchema
 from infer.model import SCHEMA_FILE
 from infer.text import Normalizer, arabic_ratio, split_sentences
@@ -58,12 +60,12 @@ PIPELINE_BATCH = 8  # what a user would write
 DEFAULT_BATCH = 32  # `predict()`'s default
 WARMUP_SENTENCES = 64  # first calls pay lazy initialisation and kernel set-up; not timed
 TARGET_SPEEDUP = 3.0  # default path vs pipeline
-TARGET_F1_POINTS = 0.5  # fast backends vs fp32, stance macro-F1
+TARGET_F1_POINTS = 0.5  # other backends vs fp32, stance macro-F1
 
 CONTENDERS = ("pipeline", "fp32", "bf16", "int8", "onnx")
 DESCRIPTIONS = {
     "pipeline": f"transformers pipeline, batch {PIPELINE_BATCH}, untrained head (speed only)",
-    "fp32": f"predict() default: StanceClassifier fp32, batch {DEFAULT_BATCH}",
+    "fp32": f"StanceClassifier backend='fp32', batch {DEFAULT_BATCH}",
     "bf16": f"StanceClassifier backend='bf16', batch {DEFAULT_BATCH}",
     "int8": f"StanceClassifier backend='int8' (dynamic quantization), batch {DEFAULT_BATCH}",
     "onnx": f"ONNX Runtime fp32 ({THREADS} intra-op threads), StanceClassifier batching",
@@ -452,6 +454,7 @@ def run_bench(args: argparse.Namespace) -> dict:
             "model": str(model_dir), "sentences": len(sentences), "source": source,
             "rounds": args.rounds, "threads": THREADS, "pipeline_batch_size": PIPELINE_BATCH,
             "batch_size": DEFAULT_BATCH, "dev": str(dev) if dev else None,
+            "default_backend": resolve_backend("auto"),
             "torch": torch.__version__, "transformers": _version("transformers"),
             "onnxruntime": _version("onnxruntime"), "cpu": _cpu_name(),
             "tokens": sum(lengths["classifier"]),
@@ -496,7 +499,7 @@ def run_bench(args: argparse.Namespace) -> dict:
         if name in scores:
             entry["dev"] = _dev_entry(scores[name], reference)
         report["contenders"][name] = entry
-    report["targets"] = _targets(report["contenders"])
+    report["targets"] = _targets(report["contenders"], report["settings"]["default_backend"])
     return report
 
 
@@ -517,22 +520,24 @@ def _dev_entry(score: dict, reference: dict | None) -> dict:
     return out
 
 
-def _targets(contenders: dict) -> dict:
+def _targets(contenders: dict, default_name: str) -> dict:
+    """The issue's targets: predict()'s default backend >= 3x the pipeline, a faster backend
+    beyond it, and every backend's dev stance macro-F1 within 0.5 points of fp32's."""
     out: dict = {}
-    default = contenders.get("fp32", {})
+    default = contenders.get(default_name, {})
     if default.get("ratio_to_pipeline") is not None:
         ratio = default["ratio_to_pipeline"]
-        out["default_vs_pipeline"] = {"target": f">= {TARGET_SPEEDUP:g}x", "value": ratio,
-                                      "met": ratio >= TARGET_SPEEDUP}
-    fast = {n: c for n, c in contenders.items() if n not in ("pipeline", "fp32")}
-    if fast and default:
-        best = max(fast, key=lambda n: fast[n]["sentences_per_s"])
-        speedup = fast[best]["sentences_per_s"] / default["sentences_per_s"]
-        out["fast_backend_vs_default"] = {"target": "> 1x fp32", "best": best,
+        out["default_vs_pipeline"] = {"target": f">= {TARGET_SPEEDUP:g}x", "best": default_name,
+                                      "value": ratio, "met": ratio >= TARGET_SPEEDUP}
+    others = {n: c for n, c in contenders.items() if n not in ("pipeline", default_name)}
+    if others and default:
+        best = max(others, key=lambda n: others[n]["sentences_per_s"])
+        speedup = others[best]["sentences_per_s"] / default["sentences_per_s"]
+        out["fast_backend_vs_default"] = {"target": f"> 1x {default_name}", "best": best,
                                           "value": speedup, "met": speedup > 1.0}
-    for name, entry in fast.items():
+    for name, entry in contenders.items():
         delta = entry.get("dev", {}).get("stance_delta_points")
-        if delta is not None:
+        if name not in ("pipeline", "fp32") and delta is not None:
             out[f"{name}_stance_f1"] = {"target": f"within {TARGET_F1_POINTS:g} points of fp32",
                                         "value": delta, "met": abs(delta) <= TARGET_F1_POINTS}
     return out
@@ -569,7 +574,7 @@ def format_report(report: dict) -> str:
     lines = [
         f"{s['sentences']} sentences ({s['tokens']} tokens) from {s['source']}; "
         f"median of {s['rounds']} round(s); torch.set_num_threads({s['threads']}) in every "
-        f"contender; CPU: {s['cpu']}",
+        f"contender; CPU: {s['cpu']}; predict() default backend here: {s['default_backend']}",
         "machine matmul 1024x1024 (best of rounds): "
         + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in report["machine_gflops"].items()),
         "",

@@ -17,8 +17,27 @@ from infer.labels import LabelSchema
 from infer.model import MultiHeadClassifier, load_model
 from infer.text import Normalizer, arabic_ratio, split_sentences
 
-BACKENDS = ("fp32", "bf16", "int8")
+BACKENDS = ("auto", "fp32", "bf16", "int8")
 NOT_LISTED = ("neutral", "absent")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX), per /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: stay with fp32 rather than guess
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_backend(backend: str) -> str:
+    """`auto` is bf16 where the CPU has native bf16 (2x fp32's speed here, labels as fp32's on
+    99.9% of dev heads; see README, Speed), else fp32; any other name is itself."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return backend
 
 
 @dataclass
@@ -71,8 +90,9 @@ class DocumentPrediction:
 class StanceClassifier:
     """A trained model ready to predict. Build it with `StanceClassifier.load(folder)`.
 
-    The classifier owns `model`: the bf16 and int8 backends convert it in place (no second
-    copy of the weights while loading).
+    `backend` is the CPU numerics: `auto` (the default) picks bf16 on CPUs with native bf16 and
+    fp32 elsewhere; `self.backend` says which one runs. The classifier owns `model`: the bf16
+    and int8 backends convert it in place (no second copy of the weights while loading).
     """
 
     def __init__(
@@ -81,18 +101,17 @@ class StanceClassifier:
         tokenizer,
         normalizer: Normalizer,
         max_length: int,
-        backend: str = "fp32",
+        backend: str = "auto",
     ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        backend = resolve_backend(backend)
         if backend == "int8":
             model = torch.ao.quantization.quantize_dynamic(
                 model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
             )
         elif backend == "bf16":
-            # Cast the weights once rather than under autocast: autocast re-casts every Linear
-            # weight on every batch and keeps the 250k-row embedding table in fp32. All-bf16 is
-            # a little faster and halves the resident weights; logits are upcast before softmax.
+            # Cast the weights once instead of running under autocast, which re-casts every
+            # Linear weight on every batch: 1-3% faster here, and on the dev set 99.9% of head
+            # labels still equal fp32's (stance F1 +0.16 points). Logits are upcast for softmax.
             model = model.to(torch.bfloat16)
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -102,7 +121,7 @@ class StanceClassifier:
         self.schema: LabelSchema = model.schema
 
     @classmethod
-    def load(cls, path: str | Path, backend: str = "fp32") -> StanceClassifier:
+    def load(cls, path: str | Path, backend: str = "auto") -> StanceClassifier:
         model, tokenizer, normalizer, max_length = load_model(path)
         return cls(model, tokenizer, normalizer, max_length, backend)
 

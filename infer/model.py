@@ -21,11 +21,16 @@ from infer.text import Normalizer
 
 SCHEMA_FILE = "label_schema.json"
 HEADS_FILE = "heads.safetensors"
-POOLINGS = ("mean", "cls")
+POOLINGS = ("mean", "cls", "attention")
 
 
 class MultiHeadClassifier(nn.Module):
-    """Encoder + pooling + one linear layer whose outputs are split into per-head logits."""
+    """Encoder + pooling + one linear layer whose outputs are split into per-head logits.
+
+    Pooling: `mean` of the token states, `cls` (token 0), or `attention`: each head pools the
+    tokens with a learned query of its own, so the Iraq head can look at other words than the
+    US head in the same sentence.
+    """
 
     def __init__(
         self,
@@ -44,11 +49,20 @@ class MultiHeadClassifier(nn.Module):
         self.sizes = [len(h.labels) for h in schema.heads]
         self.dropout = nn.Dropout(dropout)
         self.heads = nn.Linear(encoder.config.hidden_size, sum(self.sizes))
+        # Zero queries weigh every token alike, so attention pooling starts as mean pooling.
+        self.queries = (nn.Parameter(torch.zeros(len(self.sizes), encoder.config.hidden_size))
+                        if pooling == "attention" else None)
         self.class_weights = class_weights or [None] * len(self.sizes)
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(batch, hidden) for mean and cls pooling; (batch, heads, hidden) for attention."""
         if self.pooling == "cls":
             return hidden[:, 0]
+        if self.queries is not None:
+            scores = torch.einsum("btd,hd->bht", hidden, self.queries.to(hidden.dtype))
+            padding = attention_mask[:, None, :] == 0
+            scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
+            return torch.einsum("bht,btd->bhd", scores.softmax(-1), hidden)
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
@@ -63,6 +77,8 @@ class MultiHeadClassifier(nn.Module):
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
         logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
+        if logits.dim() == 3:  # attention pooling: head k reads its own pooled vector
+            logits = torch.cat([part[:, k] for k, part in enumerate(self.split(logits))], dim=-1)
         out = {"logits": logits}
         if labels is not None:
             losses = []
@@ -91,6 +107,8 @@ class MultiHeadClassifier(nn.Module):
         self.encoder.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         state = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
+        if self.queries is not None:
+            state["queries"] = self.queries.detach().contiguous()
         save_file(state, out_dir / HEADS_FILE)
         meta = {
             **self.schema.to_dict(),
@@ -137,5 +155,8 @@ def load_model(
     meta = json.loads(schema_path.read_text(encoding="utf-8"))
     tokenizer, encoder = load_encoder(model_dir)
     model = MultiHeadClassifier(encoder, LabelSchema.from_dict(meta), meta["pooling"])
-    model.heads.load_state_dict(load_file(model_dir / HEADS_FILE))
+    state = load_file(model_dir / HEADS_FILE)
+    if model.queries is not None:
+        model.queries.data.copy_(state.pop("queries"))
+    model.heads.load_state_dict(state)
     return model.eval(), tokenizer, Normalizer.from_dict(meta["normalizer"]), meta["max_length"]

@@ -69,10 +69,11 @@ except ImportError:  # an optional extra: say how to get it instead of a traceba
         from None
 
 REJECTS_FOLDER = "rejects"
-# Entries per actor call: enough to sort texts by length into batches with little padding.
-ROWS_PER_CALL = 256
-# Ray hands whole blocks to actors, and reads a file into blocks of up to this many bytes:
-# small enough that one 2,000-sentence file is cut into blocks for all the actors.
+# Entries per actor call: as many as local scoring sorts by length at a time (the window of
+# `StanceClassifier.iter_predict`), so that batches carry as little padding.
+ROWS_PER_CALL = 1024
+# Ray hands whole blocks to actors, and reads a file into blocks of up to this many bytes
+# (about 300 sentences): small enough to share out even a 2,000-sentence file.
 BLOCK_BYTES = 128 * 1024
 # Rows at least in each output shard (but one write task's worth at most).
 SHARD_ROWS = 50_000
@@ -193,7 +194,9 @@ def _pipeline(
             "include_text": options.include_text,
         },
         batch_size=ROWS_PER_CALL,
-        compute=ray.data.ActorPoolStrategy(size=actors),
+        # One call at a time per actor: a call queued behind another on a busy actor would
+        # wait there while an idle (or just started) actor has nothing to do.
+        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
         num_cpus=ray_options.threads,
     )
 

@@ -73,7 +73,7 @@ class ScoreOptions:
     id_field: str | None = None
     split_sentences: bool = False
     include_text: bool = False
-    backend: str = "fp32"
+    backend: str = "auto"
     batch_size: int = 32
     chunk_size: int | None = None  # None: DEFAULT_CHUNK_SIZE, or the interrupted run's on resume
     resume: bool = False

@@ -35,5 +35,9 @@ def test_bench_reports_every_contender(tiny_model, tiny_data, tmp_path):
         assert 0 <= dev["stance_macro_f1"] <= 1 and 0 <= dev["sentiment_macro_f1"] <= 1
         assert "stance_delta_points" in dev and "sentiment_delta_points" in dev
     assert contenders["fp32"]["dev"]["stance_delta_points"] == 0
-    assert "default_vs_pipeline" in report["targets"]
+    default = report["settings"]["default_backend"]
+    assert default in {"fp32", "bf16"}
+    assert report["targets"]["default_vs_pipeline"]["best"] == default
+    assert report["targets"]["default_vs_pipeline"]["value"] == pytest.approx(
+        contenders[default]["ratio_to_pipeline"])
     assert report["machine_gflops"]["fp32"] > 0 and report["machine_gflops"]["bf16"] > 0

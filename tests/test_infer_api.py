@@ -6,7 +6,7 @@ import pytest
 from conftest import SEED_ARTICLE
 
 import infer
-from infer import load
+from infer import classifier, load
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +27,19 @@ def test_single_string_returns_one_result(clf):
     assert d["stance"]["iraq"] == "deescalatory" and "stance_probs" in d and "sentiment_probs" in d
 
 
-def test_list_returns_list_in_order_and_empty_list_returns_empty(clf):
+def test_list_returns_list_in_order_and_empty_list_returns_empty(clf, tiny_model):
     texts = ["هددت إيران بالانتقام من الهجوم", "أعلنت واشنطن دعمها للحكومة العراقية"]
     results = clf.predict(texts)
     assert [r.text for r in results] == texts
     assert results[0].stance["iran"] == "escalatory" and results[1].stance["us"] == "supportive"
     assert clf.predict([]) == []
-    # Batching and length sorting must not change any result (padding moves floats by ~1e-7).
+    # Batching and length sorting must not change a label, nor in fp32 a probability
+    # (padding moves floats by ~1e-7; in bf16 by up to ~1e-2, see README, Speed).
     again = clf.predict(texts * 5, batch_size=3)
     assert [r.label for r in again] == [r.label for r in results * 5]
-    for a, b in zip(again, results * 5, strict=True):
+    fp32 = load(tiny_model[0], backend="fp32")
+    once, batched = fp32.predict(texts), fp32.predict(texts * 5, batch_size=3)
+    for a, b in zip(batched, once * 5, strict=True):
         assert a.probabilities["iran"] == pytest.approx(b.probabilities["iran"], abs=1e-5)
 
 
@@ -110,10 +113,20 @@ def test_fast_backends_agree_with_fp32(tiny_model, backend):
         "أعلنت واشنطن دعمها للحكومة العراقية", "ارتفعت أسعار النفط في الأسواق اليوم",
         "قصفت القوات الأمريكية مواقع للميليشيات الإيرانية", "رحبت طهران بالحوار مع جيرانها",
     ]
-    reference = load(tiny_model[0]).predict(texts)
+    reference = load(tiny_model[0], backend="fp32").predict(texts)
     fast = load(tiny_model[0], backend=backend).predict(texts)
     assert [r.labels for r in fast] == [r.labels for r in reference]
     for a, b in zip(reference, fast, strict=True):
         for head, probs in a.probabilities.items():
             for value, p in probs.items():
                 assert b.probabilities[head][value] == pytest.approx(p, abs=0.05)
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_backend_is_bf16_only_on_cpus_with_native_bf16(tiny_model, monkeypatch, native,
+                                                            expected):
+    monkeypatch.setattr(classifier, "native_bf16", lambda: native)
+    assert load(tiny_model[0]).backend == expected
+    assert load(tiny_model[0], backend="int8").backend == "int8"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        load(tiny_model[0], backend="fp16")

@@ -154,3 +154,56 @@ def test_generic_single_head_on_csv(tmp_path, tiny_base):
 
 def tiny_records_texts():
     return [(r["text"],) for r in tiny_records()]
+
+
+def test_layer_lr_decay_scales_each_layer_below_the_top(tiny_base, tiny_data, tmp_path):
+    from infer.labels import LabelSchema
+    from infer.model import MultiHeadClassifier, load_encoder
+    from train.run import optimizer
+
+    _, encoder = load_encoder(tiny_base)
+    depth = encoder.config.num_hidden_layers
+    model = MultiHeadClassifier(encoder, LabelSchema.stance())
+    config = load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, learning_rate=1e-3,
+                                           head_learning_rate=5e-3, layer_lr_decay=0.5))
+    lr_of = {id(p): group["lr"] for group in optimizer(model, config).param_groups
+             for p in group["params"]}
+    for name, param in model.named_parameters():
+        if name.startswith("heads."):
+            expected = 5e-3
+        elif f".layer.{depth - 1}." in name:  # the top layer learns at learning_rate
+            expected = 1e-3
+        elif ".layer.0." in name:
+            expected = 1e-3 * 0.5 ** (depth - 1)
+        elif "embeddings" in name:
+            expected = 1e-3 * 0.5 ** depth
+        else:
+            continue
+        assert lr_of[id(param)] == pytest.approx(expected), name
+    with pytest.raises(ConfigError, match="layer_lr_decay"):
+        load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, layer_lr_decay=0))
+
+
+def test_attention_pooling_starts_as_mean_pooling_and_round_trips(tiny_base, tmp_path):
+    import torch
+
+    from infer.labels import LabelSchema
+    from infer.model import MultiHeadClassifier, load_encoder, load_model
+    from infer.text import Normalizer
+
+    tokenizer, encoder = load_encoder(tiny_base)
+    mean = MultiHeadClassifier(encoder, LabelSchema.stance(), "mean").eval()
+    attention = MultiHeadClassifier(encoder, LabelSchema.stance(), "attention").eval()
+    attention.heads.load_state_dict(mean.heads.state_dict())
+    batch = tokenizer(["هددت إيران بالانتقام", "دعا العراق إلى خفض التوتر في المنطقة"],
+                      padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = mean(batch["input_ids"], batch["attention_mask"])["logits"]
+        assert torch.allclose(attention(batch["input_ids"], batch["attention_mask"])["logits"],
+                              expected, atol=1e-5)
+        attention.queries.normal_()  # as after training: each head weighs tokens its own way
+        trained = attention(batch["input_ids"], batch["attention_mask"])["logits"]
+        assert not torch.allclose(trained, expected, atol=1e-3)
+        attention.save(tmp_path, tokenizer, Normalizer(), 32)
+        reloaded = load_model(tmp_path)[0]
+        assert torch.equal(reloaded(batch["input_ids"], batch["attention_mask"])["logits"], trained)

@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     # Model
     base_model: str = DEFAULT_BASE_MODEL  # the embedded encoder, a hub id, or a local folder
-    pooling: str = "mean"  # "mean" or "cls" (token 0)
+    pooling: str = "mean"  # "mean", "cls" (token 0) or "attention" (a learned query per head)
     max_length: int = 128
     normalizer: dict = field(default_factory=dict)  # infer.text.Normalizer options
     # Data
@@ -44,6 +44,7 @@ class TrainConfig:
     # Optimisation
     learning_rate: float = 5e-5  # the encoder
     head_learning_rate: float = 1e-3  # the freshly initialised heads learn faster than the body
+    layer_lr_decay: float = 1.0  # each encoder layer learns at this times the rate of the one above
     epochs: float = 4.0
     batch_size: int = 16
     weight_decay: float = 0.01
@@ -57,7 +58,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Check values and files before any model is loaded."""
-        choices = {"pooling": ("mean", "cls"), "task": ("stance", "classify"),
+        choices = {"pooling": ("mean", "cls", "attention"), "task": ("stance", "classify"),
                    "class_weighting": ("none", "sqrt", "inverse")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -70,6 +71,8 @@ class TrainConfig:
             raise ConfigError("actors: the stance task needs at least one actor")
         if self.task == "classify" and not self.label_columns:
             raise ConfigError("label_columns: the classify task needs at least one column")
+        if not 0 < self.layer_lr_decay <= 1:
+            raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
         for key in ("max_length", "batch_size"):
             if getattr(self, key) < 8:
                 raise ConfigError(f"{key} must be at least 8, got {getattr(self, key)}")

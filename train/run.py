@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -42,14 +43,30 @@ from train.report import plot_training_curve
 
 
 def optimizer(model: MultiHeadClassifier, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW with two learning rates: the pretrained encoder's and the new heads'."""
-    body = [p for name, p in model.named_parameters()
-            if p.requires_grad and not name.startswith("heads.")]
-    return torch.optim.AdamW(
-        [{"params": body, "lr": config.learning_rate},
-         {"params": list(model.heads.parameters()), "lr": config.head_learning_rate}],
-        weight_decay=config.weight_decay,
-    )
+    """AdamW with the new parts (heads, pooling queries) at `head_learning_rate` and the
+    pretrained encoder at `learning_rate`, each layer below the top scaled once more by
+    `layer_lr_decay`: the lower layers hold the general language knowledge that a small
+    labelled set should disturb least."""
+    depth = model.encoder.config.num_hidden_layers
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if not name.startswith("encoder."):  # the heads and attention-pooling queries
+            lr = config.head_learning_rate
+        else:
+            lr = config.learning_rate * config.layer_lr_decay ** (depth - layer_depth(name, depth))
+        groups.setdefault(lr, []).append(param)
+    return torch.optim.AdamW([{"params": p, "lr": lr} for lr, p in groups.items()],
+                             weight_decay=config.weight_decay)
+
+
+def layer_depth(name: str, depth: int) -> int:
+    """0 for the embeddings, i + 1 for transformer layer i, `depth` for anything on top."""
+    found = re.search(r"\.layers?\.(\d+)\.", name)
+    if found:
+        return int(found.group(1)) + 1
+    return 0 if "embeddings" in name else depth
 
 
 def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Tensor | None]:
