@@ -64,17 +64,14 @@ report: setup
 	$(PY) -m infer report $(SCORED) $(OUT) $(ARGS)
 
 ## demo: score a SaudiNewsNet slice with MODEL and write its report to reports/demo/
-# Budget: after `make train`, `make demo` must finish within 15 minutes on a 2-core CPU, so
-# scoring gets about 10 minutes at most. Every sentence of an article is scored
-# (--split-sentences), so the slice is cut in whole articles, not in sentences. Measured on this
-# corpus: 1,000 articles = 11,035 sentences (about 11 per article); 3,000 articles = 32,149
-# sentences, which at the 60-100 sentences/s measured for the default model on 2 cores is 5-9
-# minutes: too close to the limit on a busy machine. 1,000 articles take 2-3 minutes at those
-# rates (3x headroom; export and report add about 10 s) and still give every actor a few dozen
-# mentioning sentences a day. Bigger or other slices: make demo DEMO_ARTICLES=3000
-# CORPUS=path; faster scoring: make demo ARGS="--backend int8" (ARGS go to `infer score`).
+# Budget: after `make train`, `make demo` must finish within 15 minutes on a 2-core CPU.
+# Every sentence of an article is scored (--split-sentences), so the slice is cut in whole
+# articles: 3,000 articles = 32,149 sentences (about 11 per article), which the default (bf16)
+# backend scores at ~120 sentences/s here, about 4.5 minutes (README, Corpus report, has the
+# measured total). Other slices: make demo DEMO_ARTICLES=1000 CORPUS=path; ARGS go to
+# `infer score` (e.g. ARGS="--backend int8", faster but 1-3 F1 points lower: README, Speed).
 CORPUS ?= ../shared/corpora/saudinewsnet
-DEMO_ARTICLES ?= 1000
+DEMO_ARTICLES ?= 3000
 DEMO ?= reports/demo
 demo: setup
 	@test -f $(MODEL)/label_schema.json || { \

@@ -14,7 +14,7 @@ Contenders, all on the same sentences and the same encoder:
   which one that is on the machine that ran it.
 * `onnx`: the same `MultiHeadClassifier` exported with `torch.onnx.export` and run by ONNX
   Runtime (2 intra-op threads) behind the same tokenisation and batching; only when
-  `onnxruntime` is installed (it is not part of the default install).
+  `onnxruntime` is installed (`pip install '.[onnx]'`; not part of the default install).
 
 Every timed loop runs in a freshly spawned process (a process's peak RSS only grows, so the
 contenders must not share one), round-robin over the contenders for `--rounds` rounds so that
@@ -412,7 +412,7 @@ def run_bench(args: argparse.Namespace) -> dict:
         if "onnx" in contenders:
             reason = None
             if find_spec("onnxruntime") is None:
-                reason = "onnxruntime is not installed (optional: pip install onnxruntime)"
+                reason = "onnxruntime is not installed (optional: pip install '.[onnx]')"
             else:
                 try:
                     _in_fresh_process(export_onnx, model_dir, onnx_path)
