@@ -206,7 +206,7 @@ def _classifier(name: str, model_dir: Path, onnx_path: str | None):
         # Tokenizer and schema only: the ORT process never holds the PyTorch weights.
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         return StanceClassifier(_OnnxModel(Path(onnx_path), schema), tokenizer, normalizer,
-                                max_length)
+                                max_length, backend="fp32")  # fp32: ORT runs the graph as is
     return StanceClassifier.load(model_dir, backend=name)
 
 

@@ -165,8 +165,10 @@ class StanceClassifier:
         clean = [self.normalizer(t) for t in texts]
         live = [i for i, t in enumerate(clean) if t]
         # The tokenizer fails on an empty batch, which a window of only empty texts would be.
+        # verbose=False: long texts are cut below (and flagged), not a warning for the user.
         encoded = (
-            self.tokenizer([clean[i] for i in live], add_special_tokens=True)["input_ids"]
+            self.tokenizer([clean[i] for i in live], add_special_tokens=True,
+                           verbose=False)["input_ids"]
             if live
             else []
         )

@@ -94,9 +94,12 @@ class Summary:
         return (self.rows_in - self.resumed) / self.seconds if self.seconds > 0 else 0.0
 
     def describe(self) -> str:
-        lines = [f"rows in: {self.rows_in}  scored: {self.scored}  rejected: {self.rejected}  "
-                 f"seconds: {self.seconds:.1f}  rows/s: {self.rows_per_second:.0f}",
-                 f"output: {self.output}"]
+        first = (f"rows in: {self.rows_in}  scored: {self.scored}  rejected: {self.rejected}  "
+                 f"seconds: {self.seconds:.1f}  rows/s: {self.rows_per_second:.0f}")
+        if self.scored != self.rows_in and not self.resumed and self.seconds > 0:
+            # --split-sentences: the model's rate is in sentences, not input documents
+            first += f"  scored/s: {self.scored / self.seconds:.0f}"
+        lines = [first, f"output: {self.output}"]
         if self.rejects:
             lines.append(f"rejects: {self.rejects}")
         if self.rejected and not self.scored:
