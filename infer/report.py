@@ -49,6 +49,8 @@ from infer.text import split_sentences
 
 BY_CHOICES = ("date", "source", "doc")
 FREQ_CHOICES = ("auto", "day", "week", "month")
+# How an actor is written in titles; any other actor key is shown as it is.
+ACTOR_NAMES = {"iraq": "Iraq", "iran": "Iran", "us": "the US"}
 # The stances that count as mentioning an actor: everything but "absent".
 MENTIONED = tuple(v for v in STANCE_VALUES if v != "absent")
 # One colour per stance, the same in every chart; sentiment gets its own (brown-teal) palette so
@@ -656,7 +658,7 @@ def stance_source_chart(
         rows = [by_key[s, actor] for s in sources]
         shares = {v: [r[f"share_{v}"] or None for r in rows] for v in MENTIONED}
         share_bars(ax, sources, shares, [r["mentions"] for r in rows], STANCE_COLOURS)
-        ax.set_title(actor, fontsize=11)
+        ax.set_title(ACTOR_NAMES.get(actor, actor), fontsize=11)
         ax.set_xlabel("share of sentences that mention it")
     figure.suptitle(title, x=0.01, ha="left", fontsize=12)
     figure.legend(handles=_legend_handles(STANCE_COLOURS, MENTIONED), loc="outside lower center",
@@ -965,10 +967,12 @@ def _time_section(
         rows = [r for r in stance_rows if r["actor"] == actor]
         shares = {v: [r[f"share_{v}"] if r["mentions"] else None for r in rows]
                   for v in MENTIONED}
+        name = ACTOR_NAMES.get(actor, actor)
+        # The labels are the actor's own stance (what it does), not the press's stance toward it.
         png = save(f"stance_{suffix}_{actor}.png", share_time_chart(
-            f"Stance toward {actor} {along}", axis, shares, [r["mentions"] for r in rows],
-            STANCE_COLOURS, f"sentences\nmentioning {actor}"))
-        parts.append(_img(png, f"stance toward {actor} {along}"))
+            f"Stance of {name} {along}", axis, shares, [r["mentions"] for r in rows],
+            STANCE_COLOURS, f"sentences\nmentioning {name}"))
+        parts.append(_img(png, f"stance of {name} {along}"))
     sections.append((f"Stance {along}", "\n".join(parts)))
     if has_sentiment:
         sentiment_rows = sentiment_table(series, keys, key_name)

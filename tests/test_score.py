@@ -218,6 +218,7 @@ def test_split_sentences(tmp_path, capsys, model_dir, expected):
     assert_flat(rows[-1], expected[TEXTS[3]])
     assert read_rejects(out) == [(2, "no sentences (only punctuation)")]
     assert "rows in: 3  scored: 4  rejected: 1" in err
+    assert "scored/s: " in err  # the model's rate, in sentences, next to documents/s
 
 
 # ------------------------------------------------------------------------------ bad records
