@@ -58,7 +58,7 @@ class MultiHeadClassifier(nn.Module):
         """(batch, hidden) for mean and cls pooling; (batch, heads, hidden) for attention."""
         if self.pooling == "cls":
             return hidden[:, 0]
-        if self.queries is not None:
+        if self.pooling == "attention":
             scores = torch.einsum("btd,hd->bht", hidden, self.queries.to(hidden.dtype))
             padding = attention_mask[:, None, :] == 0
             scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
@@ -77,7 +77,7 @@ class MultiHeadClassifier(nn.Module):
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
         logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
-        if logits.dim() == 3:  # attention pooling: head k reads its own pooled vector
+        if self.pooling == "attention":  # head k reads its own pooled vector
             logits = torch.cat([part[:, k] for k, part in enumerate(self.split(logits))], dim=-1)
         out = {"logits": logits}
         if labels is not None:
@@ -107,7 +107,7 @@ class MultiHeadClassifier(nn.Module):
         self.encoder.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         state = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
-        if self.queries is not None:
+        if self.pooling == "attention":
             state["queries"] = self.queries.detach().contiguous()
         save_file(state, out_dir / HEADS_FILE)
         meta = {
@@ -156,7 +156,7 @@ def load_model(
     tokenizer, encoder = load_encoder(model_dir)
     model = MultiHeadClassifier(encoder, LabelSchema.from_dict(meta), meta["pooling"])
     state = load_file(model_dir / HEADS_FILE)
-    if model.queries is not None:
+    if meta["pooling"] == "attention":
         model.queries.data.copy_(state.pop("queries"))
     model.heads.load_state_dict(state)
     return model.eval(), tokenizer, Normalizer.from_dict(meta["normalizer"]), meta["max_length"]

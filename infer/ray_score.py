@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from infer.classifier import StanceClassifier
+from infer.classifier import SORT_WINDOW, StanceClassifier
 from infer.corpus_io import (
     JsonlWriter,
     Layout,
@@ -69,9 +69,9 @@ except ImportError:  # an optional extra: say how to get it instead of a traceba
         from None
 
 REJECTS_FOLDER = "rejects"
-# Entries per actor call: as many as local scoring sorts by length at a time (the window of
-# `StanceClassifier.iter_predict`), so that batches carry as little padding.
-ROWS_PER_CALL = 1024
+# Entries per actor call: as many as local scoring sorts by length at a time, so that batches
+# carry as little padding.
+ROWS_PER_CALL = SORT_WINDOW
 # Ray hands whole blocks to actors, and reads a file into blocks of up to this many bytes
 # (about 300 sentences): small enough to share out even a 2,000-sentence file.
 BLOCK_BYTES = 128 * 1024
