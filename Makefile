@@ -69,7 +69,7 @@ report: setup
 # articles: 3,000 articles = 32,149 sentences (about 11 per article), which the default (bf16)
 # backend scores at ~120 sentences/s here, about 4.5 minutes (README, Corpus report, has the
 # measured total). Other slices: make demo DEMO_ARTICLES=1000 CORPUS=path; ARGS go to
-# `infer score` (e.g. ARGS="--backend int8", faster but 1-3 F1 points lower: README, Speed).
+# `infer score` (e.g. ARGS="--backend int8", ~1.25x faster, 99.4% of labels as fp32: README, Speed).
 CORPUS ?= ../shared/corpora/saudinewsnet
 DEMO_ARTICLES ?= 3000
 DEMO ?= reports/demo

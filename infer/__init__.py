@@ -25,7 +25,7 @@ __all__ = ["DocumentPrediction", "Prediction", "StanceClassifier", "load", "pred
 
 def load(path: str | Path, backend: str = "auto") -> StanceClassifier:
     """Load a trained model folder (written by `make train`). `backend`: "auto" (bf16 on CPUs
-    with native bf16, else fp32), "fp32", "bf16" or "int8"."""
+    with native bf16, else fp32), "fp32", "bf16" or "int8" (fastest; infer/int8.py)."""
     return StanceClassifier.load(path, backend)
 
 

@@ -67,7 +67,7 @@ DESCRIPTIONS = {
     "pipeline": f"transformers pipeline, batch {PIPELINE_BATCH}, untrained head (speed only)",
     "fp32": f"StanceClassifier backend='fp32', batch {DEFAULT_BATCH}",
     "bf16": f"StanceClassifier backend='bf16', batch {DEFAULT_BATCH}",
-    "int8": f"StanceClassifier backend='int8' (dynamic quantization), batch {DEFAULT_BATCH}",
+    "int8": f"StanceClassifier backend='int8' (per-token int8 Linears), batch {DEFAULT_BATCH}",
     "onnx": f"ONNX Runtime fp32 ({THREADS} intra-op threads), StanceClassifier batching",
 }
 # Which measured matmul rate a contender's achieved GFLOP/s is compared with.
@@ -267,7 +267,6 @@ def _time_contender(job: dict) -> dict:
     torch.set_num_threads(THREADS)
     transformers.logging.set_verbosity_error()  # the pipeline's fresh head warns; expected
     transformers.logging.disable_progress_bar()
-    _quiet_quantization_warnings()
     model_dir = Path(job["model"])
     sentences = json.loads(Path(job["sentences"]).read_text(encoding="utf-8"))
     classifier = None
@@ -293,13 +292,6 @@ def _time_contender(job: dict) -> dict:
     return result
 
 
-def _quiet_quantization_warnings() -> None:
-    # torch 2.10+ flags eager dynamic quantization as deprecated on every call; it still works
-    # and is what the int8 backend ships, so the notice would only bury the bench's output.
-    warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated")
-    warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated")
-
-
 def _in_fresh_process(fn: Callable, *args):
     """Run fn(*args) in a new spawned interpreter (not fork: nothing inherited, clean RSS)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -312,20 +304,16 @@ def _in_fresh_process(fn: Callable, *args):
 def machine_gflops(size: int = 1024, reps: int = 5, trials: int = 3) -> dict[str, float]:
     """Best-of-trials matmul rate of this machine at THREADS threads, per dtype.
 
-    int8 is a dynamically quantized Linear (the kernel the int8 backend runs), input quantized
-    on each call as in the backend.
+    int8 is `torch._int_mm` (int8 x int8 -> int32), the product the int8 backend runs, on a
+    transposed weight as there.
     """
     torch.set_num_threads(THREADS)
     a, b = torch.randn(size, size), torch.randn(size, size)
-    linear = torch.nn.Sequential(torch.nn.Linear(size, size, bias=False))
-    with warnings.catch_warnings():  # the caller's warning filters stay as they were
-        _quiet_quantization_warnings()
-        int8 = torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear},
-                                                      dtype=torch.qint8)
+    codes = torch.randint(-128, 128, (2, size, size), dtype=torch.int8)
     ops: dict[str, Callable[[], torch.Tensor]] = {
         "fp32": lambda: torch.matmul(a, b),
         "bf16": (lambda x, y: lambda: torch.matmul(x, y))(a.bfloat16(), b.bfloat16()),
-        "int8": lambda: int8(a),
+        "int8": lambda: torch._int_mm(codes[0], codes[1].t()),
     }
     out = {}
     with torch.inference_mode():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from infer.int8 import quantize_linears
 from infer.labels import LabelSchema
 from infer.model import MultiHeadClassifier, load_model
 from infer.text import Normalizer, arabic_ratio, split_sentences
@@ -108,9 +109,11 @@ class StanceClassifier:
     ) -> None:
         backend = resolve_backend(backend)
         if backend == "int8":
-            model = torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-            )
+            # The encoder's Linear layers in int8 (infer/int8.py); the rest (attention scores,
+            # LayerNorm, heads) in bf16 where the CPU has it natively, else fp32.
+            if native_bf16():
+                model = model.to(torch.bfloat16)
+            quantize_linears(model.encoder)
         elif backend == "bf16":
             # Cast the weights once instead of running under autocast, which re-casts every
             # Linear weight on every batch: 1-3% faster here, and 99.9-100% of dev head labels

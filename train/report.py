@@ -64,7 +64,8 @@ def plot_training_curve(log_history: list[dict], path: Path) -> None:
             right.plot(*zip(*points, strict=True), marker="o", color=colour,
                        label=key.removeprefix("eval_"))
     right.set(title="dev scores", xlabel="epoch", ylabel="macro-F1", ylim=(0, 1))
-    right.legend(loc="lower right")
+    if right.lines:  # a model without stance or sentiment heads has no curve to name
+        right.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
