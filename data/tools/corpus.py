@@ -1,7 +1,8 @@
-"""Read SaudiNewsNet articles and cut them into sentences (annotation tooling, not runtime)."""
+"""Read the shared news corpora and cut them into sentences (annotation tooling, not runtime)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import zipfile
@@ -12,6 +13,7 @@ from infer.text import Normalizer, arabic_ratio, split_sentences
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 CORPUS = SHARED / "corpora" / "saudinewsnet"
+OUTLETS = ("almayadeen", "arabic-newspapers")  # round 4: other outlets, other years
 
 
 def doc_id(url: str) -> str:
@@ -33,6 +35,25 @@ def articles(corpus: Path = CORPUS) -> Iterator[dict]:
                         "title": article.get("title") or "",
                         "content": article.get("content") or "",
                     }
+
+
+def outlet_articles(name: str) -> Iterator[dict]:
+    """Yield the articles of `../shared/corpora/<name>/articles.jsonl.gz` in the same shape.
+
+    Arabic Newspapers has no outlet, date or URL upstream: its `source` names the country, and
+    its title is the text's first line, so it is not read twice.
+    """
+    with gzip.open(SHARED / "corpora" / name / "articles.jsonl.gz", "rt", encoding="utf-8") as f:
+        for article in map(json.loads, f):
+            newspapers = name == "arabic-newspapers"
+            yield {
+                "doc_id": article["id"],
+                "url": article.get("url") or "",
+                "date": article.get("date") or "",
+                "source": f"{name}/{article['country']}" if newspapers else name,
+                "title": "" if newspapers else article.get("title") or "",
+                "content": article.get("text") or "",
+            }
 
 
 def sentences(article: dict, min_words: int = 5, max_words: int = 90) -> Iterator[str]:

@@ -1,0 +1,177 @@
+"""Round 4 training candidates from the train articles of the new outlets (and SaudiNewsNet for
+the scarce cells), chosen in two stages; annotators see only the sentences.
+
+    python data/tools/sample_training.py cues                     # random + cue-targeted
+    python data/tools/sample_training.py model --model models/default   # the model in the loop
+
+`cues`: a random draw (at least 20% of the new training sentences) and, for the scarce cells
+(Iraq escalatory / deescalatory / supportive, Iran deescalatory / supportive, US escalatory),
+sentences pairing an actor with cues of that stance. `model`: the sentences the current model is
+least sure of (smallest margin between an actor's two likeliest values, or between the two
+likeliest sentiments) and those where it disagrees with the TF-IDF baseline trained on the same
+labels. Regexes and models only choose *which* sentences are read; `selection4.jsonl` records
+why each was chosen, and no prediction is written where annotators look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import random
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from corpus import OUTLETS, articles, sentences
+from sample_candidates import dedup_key
+from sample_outlets import ACTORS, MODERN_HINTS, outlet_sentences, write_batches
+from sample_targeted import split_of_new
+
+ROOT = Path(__file__).resolve().parents[2]
+ANNOTATION = ROOT / "data" / "annotation"
+SELECTION = ANNOTATION / "selection4.jsonl"
+CUES = {
+    "iraq_esc": ("iraq", r"استدع|إخراج|خروج القوات|انسحاب القوات|مغادرة القوات|قصف|هدد|يهدد|توعد"
+                 r"|حظر|اعتقال|قمع|طرد|رفض|يرفض|الرد على|رداً|ردا"),
+    "iraq_deesc": ("iraq", r"وساطة|الحوار|التهدئة|خفض التصعيد|التوتر|ضبط النفس|المفاوضات|محادثات"
+                   r"|يستضيف|استضاف|التقريب|تسوية|وقف إطلاق النار|منع|تجنيب|إبعاد"),
+    "iraq_sup": ("iraq", r"دعم|يدعم|مساعدات|تضامن|يقف|وقوف|مساند|تعاون|اتفاق|مذكرة تفاهم|أشاد"
+                 r"|ترحيب|رحب|قافلة|إغاثة|شحنات|تعاز|تعزية"),
+    "iran_deesc": ("iran", r"الحوار|المفاوضات|الاتفاق النووي|التهدئة|خفض التصعيد|محادثات"
+                   r"|استئناف العلاقات|الوساطة|التقارب|بكين|وقف إطلاق النار|ضبط النفس"),
+    "iran_sup": ("iran", r"دعم|يدعم|مساعدات|تضامن|تقف|وقوف|مساند|تعاون|اتفاق|مذكرة تفاهم|أشاد"
+                 r"|ترحيب|رحب|حليف|تعاز|تعزية"),
+    "us_esc": ("us", r"عقوبات|غارات|قصف|ضربات|استهداف|هجوم|تهديد|هدد|توعد|عدوان|الرد|رداً"),
+}
+RULES = {name: (ACTORS[actor], re.compile(cue)) for name, (actor, cue) in CUES.items()}
+# Candidates per source and stage; the model stage splits its share between uncertainty and
+# disagreement with the baseline.
+RANDOM = {"almayadeen": 700, "arabic-newspapers": 150}
+CUED = {"almayadeen": 1000, "arabic-newspapers": 100, "saudinewsnet": 400}
+MODEL = {"almayadeen": 1000, "arabic-newspapers": 200, "saudinewsnet": 400}
+NO_ACTOR_SHARE = 0.15  # of the random draw
+
+
+def already_read() -> set[str]:
+    seen = set()
+    for path in glob.glob(str(ANNOTATION / "pool*" / "*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            seen.update(dedup_key(json.loads(line)["text"]) for line in f if line.strip())
+    return seen
+
+
+def snn_train_sentences(seen: set[str]) -> list[dict]:
+    """SaudiNewsNet sentences naming an actor from articles that are not in dev or test."""
+    split_by_doc = {}
+    for path in glob.glob(str(ANNOTATION / "pool*" / "*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            for row in map(json.loads, filter(str.strip, f)):
+                if "doc_id" in row and "split" in row:
+                    split_by_doc[row["doc_id"]] = row["split"]
+    rows = []
+    for article in articles():
+        doc = article["doc_id"]
+        if split_by_doc.get(doc, split_of_new(doc, 0)) != "train":
+            continue
+        for text in sentences(article, max_words=70):
+            if dedup_key(text) not in seen and any(rx.search(text) for rx in ACTORS.values()):
+                row = {k: article[k] for k in ("doc_id", "date", "url")}
+                rows.append({**row, "source": f"saudinewsnet/{article['source']}",
+                             "text": text, "split": "train", "actor": True})
+    return rows
+
+
+def train_pools(seen: set[str]) -> dict[str, list[dict]]:
+    pools = {name: [r for r in outlet_sentences(name) if r["split"] == "train"
+                    and dedup_key(r["text"]) not in seen] for name in OUTLETS}
+    pools["saudinewsnet"] = snn_train_sentences(seen)
+    return pools
+
+
+def cued(rows: list[dict], n: int, rng: random.Random) -> list[tuple[dict, str]]:
+    """`n` rows spread evenly over the scarce cells' cue rules, at most 2 per article."""
+    by_rule = defaultdict(list)
+    for row in rows:
+        for name, (actor, cue) in RULES.items():
+            if actor.search(row["text"]) and cue.search(row["text"]):
+                by_rule[name].append(row)
+    picked, taken, per_doc = [], set(), defaultdict(int)
+    for rule_rows in by_rule.values():
+        rng.shuffle(rule_rows)
+    names = list(by_rule)
+    while len(picked) < n and any(by_rule.values()):
+        for name in names:
+            while by_rule[name]:
+                row = by_rule[name].pop()
+                key = dedup_key(row["text"])
+                if key not in taken and per_doc[row["doc_id"]] < 2:
+                    taken.add(key)
+                    per_doc[row["doc_id"]] += 1
+                    picked.append((row, f"cue:{name}"))
+                    break
+            if len(picked) == n:
+                break
+    return picked
+
+
+def stage_cues(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    pools = train_pools(already_read())
+    chosen = []
+    for name, rows in pools.items():
+        print(name, len(rows), "unread train sentences,", sum(r["actor"] for r in rows),
+              "naming an actor")
+        if name in RANDOM:
+            named = [r for r in rows if r["actor"]]
+            unnamed = [r for r in rows if not r["actor"]]
+            k = round(RANDOM[name] * NO_ACTOR_SHARE)
+            chosen += [(r, "random") for r in rng.sample(named, RANDOM[name] - k)]
+            chosen += [(r, "random") for r in rng.sample(unnamed, k)]
+        taken = {dedup_key(r["text"]) for r, _ in chosen}
+        chosen += cued([r for r in rows if dedup_key(r["text"]) not in taken], CUED[name], rng)
+    return chosen
+
+
+def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    sys.path.insert(0, str(ROOT))
+    from model_in_the_loop import rank  # noqa: PLC0415 (needs torch; only this stage does)
+
+    pools = train_pools(already_read())
+    chosen = []
+    for name, rows in pools.items():
+        named = [r for r in rows if r["actor"]]
+        sample = rng.sample(named, min(len(named), args.scan))
+        chosen += rank(sample, MODEL[name], args.model, rng)
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stage", choices=("cues", "model"))
+    parser.add_argument("--out", type=Path, default=ANNOTATION / "pool4")
+    parser.add_argument("--model", default="models/default")
+    parser.add_argument("--scan", type=int, default=3000,
+                        help="unlabelled sentences per source that the model scores")
+    parser.add_argument("--seed", type=int, default=43)
+    args = parser.parse_args()
+    rng = random.Random(args.seed + (args.stage == "model"))
+    chosen = (stage_cues if args.stage == "cues" else stage_model)(args, rng)
+    rng.shuffle(chosen)
+    prefix, first = ("r4c", 50) if args.stage == "cues" else ("r4m", 60)
+    rows = []
+    with SELECTION.open("a", encoding="utf-8") as f:
+        for i, (row, why) in enumerate(chosen):
+            rid = f"{prefix}-{i:05d}"
+            rows.append({"id": rid, **{k: row[k] for k in ("doc_id", "date", "url", "source",
+                                                            "text", "split")}})
+            f.write(json.dumps({"id": rid, "why": why}) + "\n")
+    write_batches(rows, args.out, first, size=340)
+    counts = defaultdict(int)
+    for _, why in chosen:
+        counts[why] += 1
+    print(len(rows), "candidates:", dict(counts))
+
+
+if __name__ == "__main__":
+    main()
