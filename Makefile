@@ -14,11 +14,11 @@ SCORED ?=
 ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup train test eval baseline data-check score bench report demo lint clean
+.PHONY: setup train test test-fast eval baseline data-check score bench report demo lint clean
 
 ## setup: virtualenv, CPU torch, pinned packages, and the embedded base model (idempotent)
 setup: $(STAMP)
-	@$(PY) -m infer.base_model >/dev/null
+	@$(PY) -m train.base_model >/dev/null
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,11 @@ test: setup data-check
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q $(ARGS)
 
+## test-fast: lint and the tests not marked slow (tiny models only): the loop while editing
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "not slow and not integration" $(ARGS)
+
 ## eval: score MODEL on DATA; last stdout line is the metrics JSON
 eval: setup
 	$(PY) -m train.evaluate --model $(MODEL) --data $(DATA) $(ARGS)
@@ -61,34 +66,29 @@ score: setup
 ## report: charts and tables of a scored corpus, in OUT/report.html:
 ##   make report SCORED=scored.jsonl OUT=reports/mine ARGS="--input corpus.jsonl --id-field id"
 report: setup
-	$(PY) -m infer report $(SCORED) $(OUT) $(ARGS)
+	$(PY) -m report $(SCORED) $(OUT) $(ARGS)
 
 ## demo: score a SaudiNewsNet slice with MODEL and write its report to reports/demo/
-# Budget: after `make train`, `make demo` must finish within 15 minutes on a 2-core CPU.
 # Every sentence of an article is scored (--split-sentences), so the slice is cut in whole
-# articles: 3,000 articles = 32,149 sentences (about 11 per article), which the default (bf16)
-# backend scores at ~120 sentences/s here, about 4.5 minutes (README, Corpus report, has the
-# measured total). Other slices: make demo DEMO_ARTICLES=1000 CORPUS=path; ARGS go to
-# `infer score` (e.g. ARGS="--backend int8", ~1.25x faster, 99.4% of labels as fp32: README, Speed).
+# articles (README, Corpus report, has the measured time). Other slices:
+# make demo DEMO_ARTICLES=1000 CORPUS=path; ARGS go to `infer score` (e.g. ARGS="--backend int8").
 CORPUS ?= ../shared/corpora/saudinewsnet
 DEMO_ARTICLES ?= 3000
 DEMO ?= reports/demo
 demo: setup
-	@test -f $(MODEL)/label_schema.json || { \
-		echo "no trained model in $(MODEL): run 'make train' first (or pass MODEL=dir)" >&2; \
-		exit 2; }
+	@$(PY) -m infer info $(MODEL) >/dev/null
 	$(PY) data/tools/export_corpus.py --articles $(DEMO_ARTICLES) --corpus $(CORPUS) \
 		--out $(DEMO)/corpus.jsonl
 	rm -rf $(DEMO)/scored.jsonl $(DEMO)/scored.jsonl.*
 	$(PY) -m infer score $(DEMO)/corpus.jsonl $(DEMO)/scored.jsonl --model $(MODEL) \
 		--id-field id --split-sentences $(ARGS)
-	$(PY) -m infer report $(DEMO)/scored.jsonl $(DEMO) --input $(DEMO)/corpus.jsonl \
+	$(PY) -m report $(DEMO)/scored.jsonl $(DEMO) --input $(DEMO)/corpus.jsonl \
 		--id-field id --freq day --model-name $(MODEL)
 	@echo "demo report: $(abspath $(DEMO))/report.html (charts, tables and corpus beside it)"
 
 ## bench: speed and memory of the inference paths, side by side
 bench: setup
-	$(PY) -m infer.bench --model $(MODEL) $(ARGS)
+	$(PY) -m bench --model $(MODEL) $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,7 @@
 """Speed and memory of the inference paths, side by side.
 
-    python -m infer.bench --model models/default [--sentences 2000] [--rounds 3]
-                          [--out reports/bench.json] [--input FILE | --corpus DIR] [--dev FILE]
+    python -m bench --model models/default [--sentences 2000] [--rounds 3]
+                    [--out reports/bench.json] [--input FILE | --corpus DIR] [--dev FILE]
 
 Contenders, all on the same sentences and the same encoder:
 
@@ -12,7 +12,7 @@ Contenders, all on the same sentences and the same encoder:
 * `fp32`, `bf16`, `int8`: `StanceClassifier.predict()` (batch 32) with each backend; the
   default, `auto`, is bf16 on CPUs with native bf16 and fp32 elsewhere, and the report marks
   which one that is on the machine that ran it.
-* `onnx`: the same `MultiHeadClassifier` exported with `torch.onnx.export` and run by ONNX
+* `onnx`: the same `StanceModel` exported with `torch.onnx.export` and run by ONNX
   Runtime (2 intra-op threads) behind the same tokenisation and batching; only when
   `onnxruntime` is installed (`pip install '.[onnx]'`; not part of the default install).
 
@@ -23,7 +23,8 @@ uses `torch.set_num_threads(2)`. Timings are end to end, from raw strings to pre
 
 The input is the first `--sentences` sentences of SaudiNewsNet that pass the corpus filters of
 `data/tools/corpus.py` (5-90 words, mostly Arabic), or the lines of `--input`. Only the bench
-reads the corpus; nothing in `infer` needs it at run time.
+reads the corpus; nothing in `infer` needs it at run time. Accuracy columns score the dev file
+through `predict()` with `train.metrics`, the code behind training's reports.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ from pathlib import Path
 
 import torch
 
-from infer.classifier import resolve_backend
+from infer.classifier import DEFAULT_BATCH_SIZE, resolve_backend
 from infer.labels import LabelSchema
-from infer.model import SCHEMA_FILE
+from infer.model import ModelMeta
 from infer.text import Normalizer, arabic_ratio, split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,10 +58,8 @@ DEFAULT_DEV = ROOT / "data" / "stance" / "dev.jsonl"
 
 THREADS = 2  # the same for every contender; this is a 2-core target machine
 PIPELINE_BATCH = 8  # what a user would write
-DEFAULT_BATCH = 32  # `predict()`'s default
+DEFAULT_BATCH = DEFAULT_BATCH_SIZE  # what `predict()` uses unless told otherwise
 WARMUP_SENTENCES = 64  # first calls pay lazy initialisation and kernel set-up; not timed
-TARGET_SPEEDUP = 3.0  # default path vs pipeline
-TARGET_F1_POINTS = 0.5  # other backends vs fp32, stance macro-F1
 
 CONTENDERS = ("pipeline", "fp32", "bf16", "int8", "onnx")
 DESCRIPTIONS = {
@@ -128,27 +127,26 @@ def file_sentences(path: Path, n: int) -> list[str]:
 # --------------------------------------------------------------------------- the contenders
 
 
-def _read_meta(model_dir: Path) -> tuple[LabelSchema, Normalizer, int]:
-    meta = json.loads((model_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
-    return LabelSchema.from_dict(meta), Normalizer.from_dict(meta["normalizer"]), meta["max_length"]
-
-
 class _OnnxModel:
-    """Stands in for `MultiHeadClassifier` inside `StanceClassifier`: same call, ORT logits.
+    """Stands in for `StanceModel` inside `StanceClassifier`: same call, ORT logits.
 
     Reusing `StanceClassifier` keeps normalisation, length-sorted batching and the result
     objects identical to the PyTorch backends, so only the forward pass differs.
     """
 
-    def __init__(self, path: Path, schema: LabelSchema) -> None:
+    def __init__(self, path: Path, model_dir: Path) -> None:
         import onnxruntime as ort
+        from transformers import AutoTokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.schema = schema
-        self.sizes = [len(h.labels) for h in schema.heads]
+        # Tokenizer and metadata only: the ORT process never holds the PyTorch weights.
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.meta = ModelMeta.read(model_dir)
+        self.schema: LabelSchema = self.meta.schema
+        self.sizes = [len(h.labels) for h in self.schema.heads]
 
     def eval(self) -> _OnnxModel:
         return self
@@ -163,17 +161,18 @@ class _OnnxModel:
 
 
 def export_onnx(model_dir: Path, path: Path) -> None:
-    """Export the trained MultiHeadClassifier (logits only) with dynamic batch and length."""
+    """Export the trained StanceModel (logits only) with dynamic batch and length."""
     import transformers
 
-    from infer.model import load_model
+    from infer.model import StanceModel
 
     torch.set_num_threads(THREADS)
     transformers.logging.disable_progress_bar()
     # The tracer's notes on shape-dependent Python branches in the mask helpers are expected:
     # those branches depend only on the mask's length, which is always the input's length.
     warnings.simplefilter("ignore")
-    model, tokenizer, _, _ = load_model(model_dir)
+    model = StanceModel.from_pretrained(model_dir)
+    tokenizer = model.tokenizer
     # Eager attention exports to plain ONNX ops; the SDPA path's mask helpers trace less well.
     model.encoder.set_attn_implementation("eager")
 
@@ -197,24 +196,17 @@ def export_onnx(model_dir: Path, path: Path) -> None:
 
 
 def _classifier(name: str, model_dir: Path, onnx_path: str | None):
-    from transformers import AutoTokenizer
-
     from infer.classifier import StanceClassifier
 
-    if name == "onnx":
-        schema, normalizer, max_length = _read_meta(model_dir)
-        # Tokenizer and schema only: the ORT process never holds the PyTorch weights.
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        return StanceClassifier(_OnnxModel(Path(onnx_path), schema), tokenizer, normalizer,
-                                max_length, backend="fp32")  # fp32: ORT runs the graph as is
+    if name == "onnx":  # fp32: ORT runs the graph as is
+        return StanceClassifier(_OnnxModel(Path(onnx_path), model_dir), backend="fp32")
     return StanceClassifier.load(model_dir, backend=name)
 
 
 def _pipeline(model_dir: Path) -> Callable[[list[str]], list]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    schema, _, _ = _read_meta(model_dir)
-    n_labels = sum(len(h.labels) for h in schema.heads)
+    n_labels = sum(len(h.labels) for h in ModelMeta.read(model_dir).schema.heads)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=n_labels)
     pipe = pipeline("text-classification", model=model,
                     tokenizer=AutoTokenizer.from_pretrained(model_dir), device=-1)
@@ -240,24 +232,15 @@ def _rss_mb() -> dict[str, float | None]:
 
 
 def _dev_scores(classifier, dev: Path) -> dict:
-    # Training code is imported only here, in the bench's worker: the product never needs it.
-    from infer.labels import read_records
-    from train.metrics import compute_metrics
+    from infer.labels import gold_labels, read_records
+    from train.metrics import compute_metrics, f1_keys
 
     schema = classifier.schema
     records = read_records(dev, schema)
     predictions = classifier.predict([r["text"] for r in records])
-    gold = {h.name: [] for h in schema.heads}
-    for record in records:
-        for head, index in zip(schema.heads, schema.encode(record), strict=True):
-            gold[head.name].append(head.labels[index])
     pred = {h.name: [p.label[h.name] for p in predictions] for h in schema.heads}
-    metrics = compute_metrics(schema, gold, pred)
-    return {
-        "stance_macro_f1": metrics.get("stance_macro_f1"),
-        "sentiment_macro_f1": metrics.get("sentiment_macro_f1"),
-        "labels": pred,
-    }
+    metrics = compute_metrics(schema, gold_labels(schema, records), pred)
+    return {**{key: metrics[key] for key in f1_keys(schema)}, "labels": pred}
 
 
 def _time_contender(job: dict) -> dict:
@@ -346,7 +329,8 @@ def token_lengths(model_dir: Path, sentences: list[str]) -> dict[str, list[int]]
     model's max_length, empty texts skipped), the pipeline's real and padded lengths."""
     from transformers import AutoTokenizer
 
-    _, normalizer, max_length = _read_meta(model_dir)
+    meta = ModelMeta.read(model_dir)
+    normalizer, max_length = meta.normalizer, meta.max_length
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     clean = [t for t in (normalizer(s) for s in sentences) if t]
     ours = [min(len(ids), max_length) for ids in tokenizer(clean)["input_ids"]]
@@ -372,8 +356,7 @@ def _median_rate(n: int, seconds: list[float]) -> float:
 def run_bench(args: argparse.Namespace) -> dict:
     torch.set_num_threads(THREADS)
     model_dir = Path(args.model)
-    if not (model_dir / SCHEMA_FILE).is_file():
-        raise FileNotFoundError(f"{model_dir} is not a trained stance model (no {SCHEMA_FILE})")
+    ModelMeta.read(model_dir)  # NotAModelFolder, before anything runs
     if args.input:
         sentences, source = file_sentences(args.input, args.sentences), str(args.input)
     else:
@@ -487,7 +470,6 @@ def run_bench(args: argparse.Namespace) -> dict:
         if name in scores:
             entry["dev"] = _dev_entry(scores[name], reference)
         report["contenders"][name] = entry
-    report["targets"] = _targets(report["contenders"], report["settings"]["default_backend"])
     return report
 
 
@@ -497,37 +479,17 @@ def _max_or_none(values: list[float | None]) -> float | None:
 
 
 def _dev_entry(score: dict, reference: dict | None) -> dict:
-    out = {k: score[k] for k in ("stance_macro_f1", "sentiment_macro_f1")}
-    for key in ("stance_macro_f1", "sentiment_macro_f1"):
-        if reference and score[key] is not None and reference[key] is not None:
-            out[key.replace("macro_f1", "delta_points")] = 100 * (score[key] - reference[key])
+    """Each macro-F1 of the model's heads, its change from fp32 in points, and the share of
+    head labels equal to fp32's."""
+    keys = [k for k in score if k != "labels"]
+    out = {k: score[k] for k in keys}
+    for key in keys:
+        if reference and score[key] is not None and reference.get(key) is not None:
+            out[f"{key}_delta_points"] = 100 * (score[key] - reference[key])
     if reference:
         pairs = [(a, b) for head, labels in score["labels"].items()
                  for a, b in zip(labels, reference["labels"][head], strict=True)]
         out["label_agreement_with_fp32"] = sum(a == b for a, b in pairs) / len(pairs)
-    return out
-
-
-def _targets(contenders: dict, default_name: str) -> dict:
-    """The issue's targets: predict()'s default backend >= 3x the pipeline, a faster backend
-    beyond it, and every backend's dev stance macro-F1 within 0.5 points of fp32's."""
-    out: dict = {}
-    default = contenders.get(default_name, {})
-    if default.get("ratio_to_pipeline") is not None:
-        ratio = default["ratio_to_pipeline"]
-        out["default_vs_pipeline"] = {"target": f">= {TARGET_SPEEDUP:g}x", "best": default_name,
-                                      "value": ratio, "met": ratio >= TARGET_SPEEDUP}
-    others = {n: c for n, c in contenders.items() if n not in ("pipeline", default_name)}
-    if others and default:
-        best = max(others, key=lambda n: others[n]["sentences_per_s"])
-        speedup = others[best]["sentences_per_s"] / default["sentences_per_s"]
-        out["fast_backend_vs_default"] = {"target": f"> 1x {default_name}", "best": best,
-                                          "value": speedup, "met": speedup > 1.0}
-    for name, entry in contenders.items():
-        delta = entry.get("dev", {}).get("stance_delta_points")
-        if name not in ("pipeline", "fp32") and delta is not None:
-            out[f"{name}_stance_f1"] = {"target": f"within {TARGET_F1_POINTS:g} points of fp32",
-                                        "value": delta, "met": abs(delta) <= TARGET_F1_POINTS}
     return out
 
 
@@ -567,10 +529,13 @@ def format_report(report: dict) -> str:
         + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in report["machine_gflops"].items()),
         "",
     ]
+    # The model's macro-F1 columns (stance and sentiment, or a classify model's heads).
+    f1_keys = next((k for k in [[k for k in c["dev"] if k.endswith("_macro_f1")]
+                                for c in report["contenders"].values() if "dev" in c]), [])
+    f1_names = [k.removesuffix("_macro_f1")[:9] + " F1" for k in f1_keys]
     header = (f"{'contender':9s} {'sent/s':>8s} {'x pipe':>7s} {'x cpu':>6s} {'peak MB':>7s} "
-              f"{'end MB':>6s} {'GFLOP/s':>8s} "
-              f"{'machine':>12s} {'% peak':>6s} {'stance F1':>9s} {'Δ pts':>6s} "
-              f"{'sent. F1':>8s} {'Δ pts':>6s} {'agree':>6s}")
+              f"{'end MB':>6s} {'GFLOP/s':>8s} {'machine':>12s} {'% peak':>6s} "
+              + "".join(f"{n:>12s} {'Δ pts':>6s} " for n in f1_names) + f"{'agree':>6s}")
     lines += [header, "-" * len(header)]
     for name, c in report["contenders"].items():
         dev = c.get("dev", {})
@@ -581,11 +546,9 @@ def format_report(report: dict) -> str:
             f"{c['peak_rss_mb']:7.0f} {_fmt(c['rss_after_mb'], '.0f'):>6s} {gflops:>8s} "
             f"{c['machine_dtype'] + ' ' + format(c['machine_gflops_per_s'], '.0f'):>12s} "
             f"{c['pct_of_machine']:6.1f} "
-            f"{_fmt(_pct(dev.get('stance_macro_f1')), '.2f'):>9s} "
-            f"{_fmt(dev.get('stance_delta_points'), '+.2f'):>6s} "
-            f"{_fmt(_pct(dev.get('sentiment_macro_f1')), '.2f'):>8s} "
-            f"{_fmt(dev.get('sentiment_delta_points'), '+.2f'):>6s} "
-            f"{_fmt(_pct(dev.get('label_agreement_with_fp32')), '.1f'):>6s}"
+            + "".join(f"{_fmt(_pct(dev.get(k)), '.2f'):>12s} "
+                      f"{_fmt(dev.get(k + '_delta_points'), '+.2f'):>6s} " for k in f1_keys)
+            + f"{_fmt(_pct(dev.get('label_agreement_with_fp32')), '.1f'):>6s}"
         )
     lines += [
         "",
@@ -602,12 +565,6 @@ def format_report(report: dict) -> str:
     ]
     for name, reason in report["skipped"].items():
         lines.append(f"skipped {name}: {reason}")
-    lines += ["", "targets:"]
-    for key, t in report["targets"].items():
-        extra = f" ({t['best']})" if "best" in t else ""
-        value = f"{t['value']:+.2f} pts" if key.endswith("_f1") else f"{t['value']:.2f}x"
-        lines.append(f"  {key:24s} {t['target']:28s} {value}{extra}  "
-                     + ("MET" if t["met"] else "NOT MET"))
     return "\n".join(lines)
 
 
@@ -616,7 +573,7 @@ def _pct(value: float | None) -> float | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infer.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="trained model folder")
     parser.add_argument("--sentences", type=int, default=2000, help="how many sentences")

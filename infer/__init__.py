@@ -14,13 +14,19 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from infer.classifier import DocumentPrediction, Prediction, StanceClassifier
+from infer.classifier import DEFAULT_BATCH_SIZE, DocumentPrediction, Prediction, StanceClassifier
+from infer.model import ModelMeta, NotAModelFolder, StanceModel
 
 MODEL_ENV = "STANCE_MODEL"
 DEFAULT_MODEL_DIR = "models/default"
 
-__all__ = ["DocumentPrediction", "Prediction", "StanceClassifier", "load", "predict",
-           "predict_document"]
+__all__ = ["DocumentPrediction", "ModelMeta", "NotAModelFolder", "Prediction",
+           "StanceClassifier", "StanceModel", "load", "predict", "predict_document"]
+
+
+def default_model_dir() -> Path:
+    """`$STANCE_MODEL`, else models/default: the model that `predict()` and the CLI use."""
+    return Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR))
 
 
 def load(path: str | Path, backend: str = "auto") -> StanceClassifier:
@@ -31,20 +37,16 @@ def load(path: str | Path, backend: str = "auto") -> StanceClassifier:
 
 @lru_cache(maxsize=1)
 def _default_classifier() -> StanceClassifier:
-    path = Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR))
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"no trained model at {path}. Run `make train` (writes {DEFAULT_MODEL_DIR}), or set "
-            f"{MODEL_ENV} to a model folder, or use infer.load(path)."
-        )
-    return StanceClassifier.load(path)
+    return StanceClassifier.load(default_model_dir())
 
 
-def predict(texts: str | Sequence[str], batch_size: int = 32) -> Prediction | list[Prediction]:
+def predict(
+    texts: str | Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
+) -> Prediction | list[Prediction]:
     """Predict with the default model (`$STANCE_MODEL`, else models/default), loaded once."""
     return _default_classifier().predict(texts, batch_size)
 
 
-def predict_document(article: str, batch_size: int = 32) -> DocumentPrediction:
+def predict_document(article: str, batch_size: int = DEFAULT_BATCH_SIZE) -> DocumentPrediction:
     """Sentence-by-sentence predictions for an article plus a per-actor summary."""
     return _default_classifier().predict_document(article, batch_size)

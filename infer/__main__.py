@@ -1,6 +1,7 @@
 """`python -m infer COMMAND ...`: command-line tools around a trained model.
 
     python -m infer score corpus.jsonl scored.jsonl --model models/default
+    python -m infer info models/default
 
 Each command is one entry of `COMMANDS`: a line of help, a function that declares its arguments
 and a function that runs it and returns the exit status. A new command is a new entry.
@@ -9,16 +10,16 @@ and a function that runs it and returns the exit status. A new command is a new 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infer import DEFAULT_MODEL_DIR, MODEL_ENV
-from infer.classifier import BACKENDS
-from infer.corpus_io import INPUT_FORMATS, OUTPUT_FORMATS, CorpusError, positive_int
-from infer.report import add_report_arguments, run_report
+from infer import DEFAULT_MODEL_DIR, MODEL_ENV, default_model_dir
+from infer.classifier import BACKENDS, DEFAULT_BATCH_SIZE
+from infer.corpus_io import ID_FIELD, INPUT_FORMATS, OUTPUT_FORMATS, CorpusError, positive_int
+from infer.model import ModelMeta, NotAModelFolder
 from infer.score import DEFAULT_CHUNK_SIZE, ScoreError, ScoreOptions, progress_path, score
 
 ENGINES = ("local", "ray")
@@ -49,8 +50,9 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-field", default="text",
                         help="field or column holding the text (default: text)")
     parser.add_argument("--id-field",
-                        help="field or column holding the id (default: the line number, or "
-                             "the row number for Parquet)")
+                        help=f"field or column holding the id (default: {ID_FIELD!r} when the "
+                             "records have it, else the line number, or the row number for "
+                             "Parquet; the summary says which)")
     parser.add_argument("--split-sentences", action="store_true",
                         help="score each sentence of a document as its own row, with doc_id and "
                              "sentence (1-based); its id is <doc id>:<sentence>")
@@ -58,8 +60,8 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="CPU numerics (default: auto = bf16 on CPUs with native bf16, "
                              "else fp32)")
-    parser.add_argument("--batch-size", type=positive_int, default=32,
-                        help="texts per forward pass (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        help=f"texts per forward pass (default: {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--chunk-size", type=positive_int,
                         help=f"rows written between commits (default {DEFAULT_CHUNK_SIZE}); "
                              "memory grows with it. A resumed run keeps the first run's value")
@@ -139,7 +141,7 @@ def _score_options(args: argparse.Namespace) -> ScoreOptions:
     return ScoreOptions(
         input=args.input,
         output=args.output,
-        model=args.model or Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR)),
+        model=args.model or default_model_dir(),
         format=args.format,
         text_field=args.text_field,
         id_field=args.id_field,
@@ -152,11 +154,29 @@ def _score_options(args: argparse.Namespace) -> ScoreOptions:
     )
 
 
+def _info_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, nargs="?",
+                        help=f"model folder (default: ${MODEL_ENV}, else {DEFAULT_MODEL_DIR})")
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    """Print a model's heads and settings as JSON; exit 2 with the reason if it is none."""
+    try:
+        meta = ModelMeta.read(args.model or default_model_dir())
+    except NotAModelFolder as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    info = {"actors": meta.actors, **meta.schema.to_dict(), "pooling": meta.pooling,
+            "max_length": meta.max_length, "normalizer": meta.normalizer.to_dict()}
+    print(json.dumps(info, ensure_ascii=False, indent=2))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "score": Command("batch-score a corpus file into JSONL, CSV or Parquet", _score_arguments,
                      _run_score),
-    "report": Command("charts and tables of a scored corpus: stance over time and by outlet",
-                      add_report_arguments, run_report),
+    "info": Command("a model folder's heads and settings (exit 2 if it is not a model)",
+                    _info_arguments, _run_info),
 }
 
 

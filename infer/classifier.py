@@ -7,7 +7,7 @@ input order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,14 +15,15 @@ import torch
 
 from infer.int8 import quantize_linears
 from infer.labels import LabelSchema
-from infer.model import MultiHeadClassifier, load_model
-from infer.text import Normalizer, arabic_ratio, split_sentences
+from infer.model import StanceModel
+from infer.record import ScoredRecord
+from infer.text import arabic_ratio, split_sentences
 
 BACKENDS = ("auto", "fp32", "bf16", "int8")
+DEFAULT_BATCH_SIZE = 32  # texts per forward pass, everywhere a caller does not choose
 # Texts sorted by length at a time: enough for batches with little padding, small enough to
 # keep memory flat on any corpus.
 SORT_WINDOW = 1024
-NOT_LISTED = ("neutral", "absent")
 
 
 def native_bf16() -> bool:
@@ -35,8 +36,8 @@ def native_bf16() -> bool:
 
 
 def resolve_backend(backend: str) -> str:
-    """`auto` is bf16 where the CPU has native bf16 (2x fp32's speed here, labels as fp32's on
-    99.9% of dev heads; see README, Speed), else fp32; any other name is itself."""
+    """`auto` is bf16 where the CPU has native bf16 (faster than fp32 with the same labels on
+    dev; README, Speed, has the measurements), else fp32; any other name is itself."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
@@ -46,12 +47,18 @@ def resolve_backend(backend: str) -> str:
 
 @dataclass
 class Prediction:
-    """One sentence's labels and probabilities, head by head."""
+    """One sentence's labels and probabilities, head by head.
+
+    `labels` is the compact view: `["iraq:deescalatory", "us:supportive"]` for a stance model
+    (neutral and absent actors left out, sentiment in its own field), `["topic:economy"]` for a
+    classify model (`Head.listed`).
+    """
 
     text: str
     label: dict[str, str]
     probabilities: dict[str, dict[str, float]]
     actors: list[str]
+    labels: list[str]
     empty: bool = False
     truncated: bool = False
     non_arabic: bool = False
@@ -64,22 +71,11 @@ class Prediction:
     def sentiment(self) -> str | None:
         return self.label.get("sentiment")
 
-    @property
-    def labels(self) -> list[str]:
-        """Compact view: `["iraq:deescalatory", "us:supportive"]`, neutral/absent left out."""
-        return [f"{a}:{v}" for a, v in self.stance.items() if v not in NOT_LISTED]
-
     def to_dict(self) -> dict:
-        out = {"text": self.text, "labels": self.labels}
-        if self.actors:
-            out["stance"] = self.stance
-            out["stance_probs"] = {a: self.probabilities[a] for a in self.actors}
-        for name, value in self.label.items():
-            if name not in self.actors:
-                out[name] = value
-                out[f"{name}_probs"] = self.probabilities[name]
-        out.update(empty=self.empty, truncated=self.truncated, non_arabic=self.non_arabic)
-        return out
+        """The JSONL form of `infer score` (`ScoredRecord`), led by the text, without an id."""
+        record = ScoredRecord.from_prediction(self, "", include_text=True).to_dict()
+        del record["id"]
+        return {"text": record.pop("text"), **record}
 
 
 @dataclass
@@ -92,52 +88,50 @@ class DocumentPrediction:
 
 
 class StanceClassifier:
-    """A trained model ready to predict. Build it with `StanceClassifier.load(folder)`.
+    """A trained model ready to predict. Build it with `StanceClassifier.load(folder)`, or wrap
+    a `StanceModel` in memory (training evaluates through this same class).
 
     `backend` is the CPU numerics: `auto` (the default) picks bf16 on CPUs with native bf16 and
     fp32 elsewhere; `self.backend` says which one runs. The classifier owns `model`: the bf16
     and int8 backends convert it in place (no second copy of the weights while loading).
     """
 
-    def __init__(
-        self,
-        model: MultiHeadClassifier,
-        tokenizer,
-        normalizer: Normalizer,
-        max_length: int,
-        backend: str = "auto",
-    ) -> None:
+    def __init__(self, model: StanceModel, backend: str = "auto") -> None:
         backend = resolve_backend(backend)
         if backend == "bf16" or (backend == "int8" and native_bf16()):
             # Cast the weights once instead of running under autocast, which re-casts every
-            # Linear weight on every batch: 1-3% faster here, and 99.9-100% of dev head labels
-            # still equal fp32's (README, Speed). Logits are upcast for the softmax. int8 keeps
-            # what is not a Linear (attention scores, LayerNorm, heads) in bf16 too.
+            # Linear weight on every batch. Logits are upcast for the softmax. int8 keeps what
+            # is not a Linear (attention scores, LayerNorm, heads) in bf16 too.
             model = model.to(torch.bfloat16)
         if backend == "int8":
             quantize_linears(model.encoder)  # infer/int8.py
         self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.normalizer = normalizer
-        self.max_length = max_length
+        self.tokenizer = model.tokenizer
+        self.normalizer = model.meta.normalizer
+        self.max_length = model.meta.max_length
         self.backend = backend
         self.schema: LabelSchema = model.schema
 
     @classmethod
     def load(cls, path: str | Path, backend: str = "auto") -> StanceClassifier:
-        model, tokenizer, normalizer, max_length = load_model(path)
-        return cls(model, tokenizer, normalizer, max_length, backend)
+        return cls(StanceModel.from_pretrained(path), backend)
 
     def predict(
-        self, texts: str | Sequence[str], batch_size: int = 32
+        self, texts: str | Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Prediction | list[Prediction]:
         """Labels for one string (returns one Prediction) or a list (returns a list)."""
         if isinstance(texts, str):
             return self.predict([texts], batch_size)[0]
+        if isinstance(texts, (bytes, bytearray, Mapping)) or not isinstance(texts, Sequence):
+            hint = (" (decode it first: data.decode('utf-8'))"
+                    if isinstance(texts, (bytes, bytearray)) else "")
+            raise TypeError(f"predict() takes a str or a list of str, got "
+                            f"{type(texts).__name__}{hint}")
         return list(self.iter_predict(texts, batch_size))
 
     def iter_predict(
-        self, texts: Iterable[str], batch_size: int = 32, window: int = SORT_WINDOW
+        self, texts: Iterable[str], batch_size: int = DEFAULT_BATCH_SIZE,
+        window: int = SORT_WINDOW,
     ) -> Iterator[Prediction]:
         """Stream predictions in input order, holding at most `window` texts at a time."""
         chunk: list[str] = []
@@ -149,7 +143,9 @@ class StanceClassifier:
         if chunk:
             yield from self._predict_window(chunk, batch_size)
 
-    def predict_document(self, article: str, batch_size: int = 32) -> DocumentPrediction:
+    def predict_document(
+        self, article: str, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> DocumentPrediction:
         """Split an article into sentences, predict each, and summarise per actor."""
         sentences = self.predict(split_sentences(article), batch_size)
         summary = {}
@@ -204,20 +200,21 @@ class StanceClassifier:
     def _result(
         self, text: str, probs: tuple[list[float], ...] | None, truncated: bool
     ) -> Prediction:
-        label, probabilities = {}, {}
+        label, probabilities, listed = {}, {}, []
         for h, head in enumerate(self.schema.heads):
-            if probs is None:  # empty input: every actor absent, sentiment neutral
-                fallback = "absent" if head.actor else "neutral"
-                p = {v: float(v == fallback) for v in head.labels}
+            if probs is None:  # nothing to read: each head's default (every actor absent)
+                p = {v: float(v == head.default) for v in head.labels}
             else:
                 p = dict(zip(head.labels, probs[h], strict=True))
             label[head.name] = max(p, key=p.get)
             probabilities[head.name] = p
+            listed.append(head.listed(label[head.name]))
         return Prediction(
             text=text,
             label=label,
             probabilities=probabilities,
             actors=self.schema.actors,
+            labels=[item for item in listed if item],
             empty=probs is None,
             truncated=truncated,
             non_arabic=probs is not None and arabic_ratio(text) < 0.5,

@@ -1,9 +1,11 @@
 """Reading corpora and writing scored rows, one record at a time.
 
-Readers turn a JSONL, CSV/TSV, plain-text or Parquet file into a stream of `Row`s (a text to
-score, with its id) and `Reject`s (a record that cannot be scored, with the reason), in file
-order. A bad record never stops a reader; a file that cannot be read at all (missing, no such
-column) raises `CorpusError` before the first record.
+Readers turn a JSONL, CSV/TSV, plain-text or Parquet file into a stream of records (`records`:
+each with its line or row number) and then of `Row`s (`read_corpus`: a text to score, with its
+id) and `Reject`s (a record that cannot be scored, with the reason), in file order. A bad record
+never stops a reader; a file that cannot be read at all (missing, no such column) raises
+`CorpusError` before the first record. The corpus report reads corpora through `records` too,
+so its line numbers are the ones `infer score` gives.
 
 Writers append scored records to JSONL, CSV or Parquet. `commit()` makes everything written so
 far durable and returns a position from which `score --resume` can pick up again: a byte offset
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from infer.labels import Head, LabelSchema
+from infer.record import Layout, ScoredRecord
 
 INPUT_FORMATS = ("jsonl", "csv", "tsv", "txt", "parquet")
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -36,7 +38,7 @@ _EXTENSIONS = {
     ".txt": "txt", ".parquet": "parquet", ".pq": "parquet",
 }
 RAW_LIMIT = 1000  # characters of a rejected record kept in the rejects file
-FLAGS = ("empty", "truncated", "non_arabic")
+ID_FIELD = "id"  # used as the id, when records have it and no other field is named
 
 
 class CorpusError(ValueError):
@@ -123,21 +125,57 @@ def read_corpus(
     records. Everything else that cannot be scored comes back as a `Reject`.
     """
     path = Path(path)
+    if fmt == "txt" and id_field is not None:
+        raise CorpusError("--id-field does not apply to plain text: ids are line numbers")
+    items = records(path, fmt, text_field)
+    if fmt in ("csv", "tsv", "parquet"):
+        _require_columns(path, columns(path, fmt), text_field, id_field)
+    if fmt == "parquet":
+        _require_text_column(path, text_field)
+    return (item if isinstance(item, Reject) else _row(*item[:2], text_field, id_field, item[2])
+            for item in items)
+
+
+def records(
+    path: str | Path, fmt: str, text_field: str = "text"
+) -> Iterator[tuple[int, dict, str | None] | Reject]:
+    """(number, record, raw text or None) for each record, or a Reject for one that cannot be
+    parsed; a plain-text line is the record {text_field: line}. Raises CorpusError now if the
+    file cannot be read at all."""
+    path = Path(path)
     if not path.is_file():
         raise CorpusError(f"input file not found: {path}")
     if fmt == "jsonl":
-        return _read_jsonl(path, text_field, id_field)
+        return _jsonl_records(path)
     if fmt in ("csv", "tsv"):
         delimiter = "," if fmt == "csv" else "\t"
-        _require_columns(path, _csv_header(path, delimiter), text_field, id_field)
-        return _read_csv(path, delimiter, text_field, id_field)
+        _csv_header(path, delimiter)  # an empty file or a broken header fails now
+        return _csv_records(path, delimiter)
     if fmt == "txt":
-        if id_field is not None:
-            raise CorpusError("--id-field does not apply to plain text: ids are line numbers")
-        return _read_txt(path)
+        return _txt_records(path, text_field)
     if fmt == "parquet":
-        return _read_parquet(_open_parquet(path, text_field, id_field), text_field, id_field)
+        return _parquet_records(_open_parquet(path))
     raise CorpusError(f"unknown format {fmt!r}; known: {', '.join(INPUT_FORMATS)}")
+
+
+def columns(path: str | Path, fmt: str) -> list[str]:
+    """The column names of a CSV/TSV or Parquet file."""
+    path = Path(path)
+    if fmt == "parquet":
+        return list(_open_parquet(path).schema_arrow.names)
+    return _csv_header(path, "," if fmt == "csv" else "\t")
+
+
+def detect_id_field(path: str | Path, fmt: str) -> str | None:
+    """`ID_FIELD` when the records carry it (a column, or a field of the first JSON object),
+    else None: ids are then line numbers."""
+    if fmt in ("csv", "tsv", "parquet"):
+        return ID_FIELD if ID_FIELD in columns(path, fmt) else None
+    if fmt == "jsonl":
+        for item in records(path, fmt):
+            if not isinstance(item, Reject):
+                return ID_FIELD if ID_FIELD in item[1] else None
+    return None
 
 
 def _lines(path: Path) -> Iterator[tuple[str, bool]]:
@@ -196,7 +234,7 @@ def _row(
     return Row(number, row_id, text)
 
 
-def _read_jsonl(path: Path, text_field: str, id_field: str | None) -> Iterator[Row | Reject]:
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict, str] | Reject]:
     for number, (line, valid) in enumerate(_lines(path), start=1):
         raw = line.rstrip("\r\n")
         if not raw.strip():
@@ -212,15 +250,16 @@ def _read_jsonl(path: Path, text_field: str, id_field: str | None) -> Iterator[R
         if not isinstance(record, dict):
             yield Reject(number, raw, f"not a JSON object ({_kind(record)})")
             continue
-        yield _row(number, record, text_field, id_field, raw)
+        yield number, record, raw
 
 
-def _read_txt(path: Path) -> Iterator[Row | Reject]:
+def _txt_records(path: Path, text_field: str) -> Iterator[tuple[int, dict, str] | Reject]:
     for number, (line, valid) in enumerate(_lines(path), start=1):
         text = line.rstrip("\r\n")
         if not text.strip():
             continue
-        yield Row(number, str(number), text) if valid else Reject(number, text, "invalid UTF-8")
+        yield (number, {text_field: text}, text) if valid else Reject(number, text,
+                                                                      "invalid UTF-8")
 
 
 def _require_columns(
@@ -278,9 +317,7 @@ class _LineTap:
         return "".join(self._record).rstrip("\r\n")
 
 
-def _read_csv(
-    path: Path, delimiter: str, text_field: str, id_field: str | None
-) -> Iterator[Row | Reject]:
+def _csv_records(path: Path, delimiter: str) -> Iterator[tuple[int, dict, str] | Reject]:
     tap = _LineTap(_lines(path))
     # strict: a stray quote is an error (one reject), not a field silently glued to the next.
     reader = csv.reader(tap, delimiter=delimiter, strict=True)
@@ -301,8 +338,7 @@ def _read_csv(
         elif len(values) != len(header):
             yield Reject(number, tap.raw, f"expected {len(header)} fields, found {len(values)}")
         else:
-            yield _row(number, dict(zip(header, values, strict=True)), text_field, id_field,
-                       tap.raw)
+            yield number, dict(zip(header, values, strict=True)), tap.raw
 
 
 def _pyarrow():
@@ -314,100 +350,34 @@ def _pyarrow():
     return pyarrow, pyarrow.parquet
 
 
-def _open_parquet(path: Path, text_field: str, id_field: str | None):
+def _open_parquet(path: Path):
     pa, pq = _pyarrow()
     try:
-        parquet = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as e:
         raise CorpusError(f"cannot read {path} as Parquet: {e}") from None
-    schema = parquet.schema_arrow
-    _require_columns(path, schema.names, text_field, id_field)
-    kind = schema.field(text_field).type
+
+
+def _require_text_column(path: Path, text_field: str) -> None:
+    pa, _ = _pyarrow()
+    kind = _open_parquet(path).schema_arrow.field(text_field).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise CorpusError(f"{path}: column {text_field!r} holds {kind}, not text")
-    return parquet
 
 
-def _read_parquet(parquet, text_field: str, id_field: str | None) -> Iterator[Row | Reject]:
-    columns = list(dict.fromkeys([text_field, id_field] if id_field else [text_field]))
+def _parquet_records(parquet) -> Iterator[tuple[int, dict, None]]:
     number = 0
-    for batch in parquet.iter_batches(batch_size=1024, columns=columns):
+    for batch in parquet.iter_batches(batch_size=1024):
         for record in batch.to_pylist():
             number += 1
-            yield _row(number, record, text_field, id_field)
+            yield number, record, None
 
 
 # --------------------------------------------------------------------------------- writers
 
 
-@dataclass(frozen=True)
-class Layout:
-    """The flat columns of a scored row, for CSV and Parquet.
-
-    One column per head label (`stance_iraq`, `sentiment`) and per probability
-    (`p_iraq_escalatory`, `p_sentiment_negative`), the compact `labels`
-    ("iraq:deescalatory;us:supportive") and the flags. With `source`, a leading `file` column
-    names the input file of each row (the Ray engine reads many files whose ids may repeat).
-    """
-
-    heads: tuple[Head, ...]
-    split: bool = False
-    include_text: bool = False
-    source: bool = False
-
-    @classmethod
-    def for_schema(
-        cls, schema: LabelSchema, split: bool, include_text: bool, source: bool = False
-    ) -> Layout:
-        return cls(schema.heads, split, include_text, source)
-
-    def columns(self) -> list[tuple[str, str]]:
-        """(name, type) pairs in order; type is one of string, int, float, bool."""
-        cols = [("file", "string")] if self.source else []
-        cols.append(("id", "string"))
-        if self.split:
-            cols += [("doc_id", "string"), ("sentence", "int")]
-        cols.append(("labels", "string"))
-        for head in self.heads:
-            label, prefix = self._names(head)
-            cols.append((label, "string"))
-            cols += [(f"{prefix}_{value}", "float") for value in head.labels]
-        cols += [(flag, "bool") for flag in FLAGS]
-        if self.include_text:
-            cols.append(("text", "string"))
-        return cols
-
-    def flatten(self, record: dict) -> dict:
-        """The flat row for a nested JSONL record (as built by `infer.score`)."""
-        flat = {"file": record["file"]} if self.source else {}
-        flat["id"] = record["id"]
-        if self.split:
-            flat.update(doc_id=record["doc_id"], sentence=record["sentence"])
-        flat["labels"] = ";".join(record["labels"])
-        for head in self.heads:
-            label, prefix = self._names(head)
-            if head.actor:
-                flat[label] = record["stance"][head.actor]
-                probs = record["stance_probs"][head.actor]
-            else:
-                flat[label] = record[head.name]
-                probs = record[f"{head.name}_probs"]
-            flat.update({f"{prefix}_{value}": probs[value] for value in head.labels})
-        flat.update({flag: record[flag] for flag in FLAGS})
-        if self.include_text:
-            flat["text"] = record["text"]
-        return flat
-
-    @staticmethod
-    def _names(head: Head) -> tuple[str, str]:
-        """(label column, probability column prefix) of a head."""
-        if head.actor:
-            return f"stance_{head.actor}", f"p_{head.actor}"
-        return head.name, f"p_{head.name}"
-
-
 class Writer(Protocol):
-    def write(self, record: dict) -> None: ...
+    def write(self, record: ScoredRecord) -> None: ...
     def commit(self) -> int: ...
     def finish(self) -> None: ...
     def cleanup(self) -> None: ...
@@ -463,10 +433,12 @@ class _TextWriter:
 
 
 class JsonlWriter(_TextWriter):
-    """One JSON object per line, as given (also used for the rejects file)."""
+    """One JSON object per line: a scored record's nested form, or a dict as given (the
+    rejects file)."""
 
-    def write(self, record: dict) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def write(self, record: ScoredRecord | dict) -> None:
+        obj = record.to_dict() if isinstance(record, ScoredRecord) else record
+        self._file.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 class CsvWriter(_TextWriter):
@@ -480,7 +452,7 @@ class CsvWriter(_TextWriter):
         if position == 0:
             self._csv.writerow(self._columns)
 
-    def write(self, record: dict) -> None:
+    def write(self, record: ScoredRecord) -> None:
         flat = self._layout.flatten(record)
         self._csv.writerow([flat[name] for name in self._columns])
 
@@ -524,7 +496,7 @@ class ParquetWriter:
     def _part(self, index: int) -> Path:
         return self.parts / f"part-{index:06d}.parquet"
 
-    def write(self, record: dict) -> None:
+    def write(self, record: ScoredRecord) -> None:
         self._rows.append(self._layout.flatten(record))
 
     def commit(self) -> int:

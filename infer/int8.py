@@ -8,10 +8,9 @@ of the others (so a row's result does not depend on its batch), and GELU outputs
 x86); quantizing the input and rescaling the output are elementwise functions fused by
 `torch.compile`, because unfused they cost as much as the int8 matmul saves.
 
-Measured on e5-small (README, Speed): torch.ao's `quantize_dynamic`, one range per batch
-tensor, changed 8.5% of dev labels; this scheme changes ~0.6%. torchao 0.18's
-`Int8DynamicActivationInt8WeightConfig` was slower than bf16 on this 2-core CPU (83 sentences/s
-eager, 110 compiled after 103 s of compilation, vs ~125 for bf16), hence this module.
+Why not torch.ao's `quantize_dynamic` (one range per batch tensor: far more labels changed) or
+torchao's `Int8DynamicActivationInt8WeightConfig` (slower than bf16 on the CPU it was tried
+on): README, Speed, has the measurements.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ STANCE_CELLS = ("escalatory", "deescalatory", "supportive")
 SENTIMENT_VALUES = ("negative", "neutral", "positive")
 DEFAULT_ACTORS = ("iraq", "iran", "us")
 STANCE_PREFIX = "stance."
+# Stance values that `Prediction.labels` leaves out: the actor takes no stance.
+QUIET_STANCES = ("neutral", "absent")
 
 
 class LabelError(ValueError):
@@ -25,16 +27,46 @@ class LabelError(ValueError):
 
 @dataclass(frozen=True)
 class Head:
-    """One set of mutually exclusive labels, read from `column` (dots reach into objects)."""
+    """One set of mutually exclusive labels, read from `column` (dots reach into objects).
+
+    `default` is the label given to a text the model cannot read (empty after normalisation):
+    `absent` for a stance head, `neutral` for sentiment, the most frequent training label for a
+    classify head.
+    """
 
     name: str
     column: str
     labels: tuple[str, ...]
+    default: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.default:
+            object.__setattr__(self, "default", self._implied_default())
+        if self.default not in self.labels:
+            raise ValueError(f"head {self.name!r}: default {self.default!r} is not one of "
+                             f"{list(self.labels)}")
+
+    def _implied_default(self) -> str:
+        # Model folders written before heads carried a default.
+        for value in ("absent", "neutral"):
+            if value in self.labels:
+                return value
+        return self.labels[0]
 
     @property
     def actor(self) -> str | None:
         """The actor of a stance head, None for any other head."""
         return self.column[len(STANCE_PREFIX) :] if self.column.startswith(STANCE_PREFIX) else None
+
+    def listed(self, value: str) -> str | None:
+        """How `value` appears in a prediction's compact `labels` list, or None if it does not.
+
+        Stance heads list the actor's stance unless it is neutral or absent (`iraq:deescalatory`);
+        sentiment has its own field and is not listed; a classify head lists its label.
+        """
+        if self.actor:
+            return None if value in QUIET_STANCES else f"{self.actor}:{value}"
+        return None if self.name == "sentiment" else f"{self.name}:{value}"
 
 
 @dataclass(frozen=True)
@@ -46,8 +78,8 @@ class LabelSchema:
         """The default task: a stance head per actor plus the sentiment head."""
         if not actors:
             raise ValueError("the stance task needs at least one actor")
-        heads = [Head(a, STANCE_PREFIX + a, STANCE_VALUES) for a in actors]
-        return cls((*heads, Head("sentiment", "sentiment", SENTIMENT_VALUES)))
+        heads = [Head(a, STANCE_PREFIX + a, STANCE_VALUES, "absent") for a in actors]
+        return cls((*heads, Head("sentiment", "sentiment", SENTIMENT_VALUES, "neutral")))
 
     @property
     def actors(self) -> list[str]:
@@ -68,6 +100,8 @@ class LabelSchema:
         ids = []
         for head in self.heads:
             value = get_field(record, head.column, where)
+            if head.actor is None and isinstance(value, (int, float)):
+                value = str(value)  # a classify column read from CSV or Parquet as numbers
             if value not in head.labels:
                 raise LabelError(
                     f"{where}: field {head.column!r} has value {value!r}, "
@@ -76,12 +110,22 @@ class LabelSchema:
             ids.append(head.labels.index(value))
         return ids
 
+    def names(self, rows: list[list[int]]) -> dict[str, list[str]]:
+        """Head name -> label strings, from rows of label indices in head order."""
+        return {h.name: [h.labels[row[k]] for row in rows] for k, h in enumerate(self.heads)}
+
     def to_dict(self) -> dict:
         return {"heads": [asdict(h) for h in self.heads]}
 
     @classmethod
     def from_dict(cls, data: dict) -> LabelSchema:
-        return cls(tuple(Head(h["name"], h["column"], tuple(h["labels"])) for h in data["heads"]))
+        return cls(tuple(Head(h["name"], h["column"], tuple(h["labels"]), h.get("default", ""))
+                         for h in data["heads"]))
+
+
+def gold_labels(schema: LabelSchema, records: list[dict]) -> dict[str, list[str]]:
+    """Head name -> the records' gold label strings, row-aligned: what every metric compares."""
+    return schema.names([schema.encode(r) for r in records])
 
 
 def get_field(record: dict, column: str, where: str = "record") -> object:

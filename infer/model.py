@@ -1,14 +1,17 @@
-"""The multi-head classifier: one encoder pass per sentence feeds every head.
+"""`StanceModel`: the model folder's one owner. One encoder pass per sentence feeds every head.
 
-Saved as a standard transformers folder (the encoder's `config.json`, `model.safetensors` and
-tokenizer files, loadable with `AutoModel`) plus `heads.safetensors` (the linear heads) and
-`label_schema.json` (heads, pooling, normalisation, max length), so any BERT-family encoder
-works unchanged as the body.
+A model folder is a standard transformers folder (the encoder's `config.json`,
+`model.safetensors` and tokenizer files, loadable with `AutoModel`) plus `heads.safetensors`
+(the linear heads) and `label_schema.json` (`ModelMeta`: heads, pooling, normalisation, max
+length), so any BERT-family encoder works unchanged as the body. `StanceModel.from_pretrained`
+and `save_pretrained` are the only code that reads or writes the folder; `ModelMeta.read` reads
+just the metadata, for tools that need the heads but not the weights.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -24,7 +27,51 @@ HEADS_FILE = "heads.safetensors"
 POOLINGS = ("mean", "cls", "attention")
 
 
-class MultiHeadClassifier(nn.Module):
+class NotAModelFolder(FileNotFoundError):
+    """A path that holds no trained model; the message says how to get one."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(
+            f"no trained model at {path}. Train one with `make train` (it writes "
+            "models/default), or point to a model folder: --model DIR, $STANCE_MODEL, or "
+            "infer.load(path)"
+        )
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything about a model but its weights: what `label_schema.json` holds."""
+
+    schema: LabelSchema
+    pooling: str = "mean"
+    normalizer: Normalizer = field(default_factory=Normalizer)
+    max_length: int = 128
+
+    @property
+    def actors(self) -> list[str]:
+        return self.schema.actors
+
+    @staticmethod
+    def is_model_folder(path: str | Path) -> bool:
+        return (Path(path) / SCHEMA_FILE).is_file()
+
+    @classmethod
+    def read(cls, folder: str | Path) -> ModelMeta:
+        """The metadata of a model folder; `NotAModelFolder` if it has none."""
+        if not cls.is_model_folder(folder):
+            raise NotAModelFolder(folder)
+        data = json.loads((Path(folder) / SCHEMA_FILE).read_text(encoding="utf-8"))
+        return cls(LabelSchema.from_dict(data), data["pooling"],
+                   Normalizer.from_dict(data["normalizer"]), data["max_length"])
+
+    def write(self, folder: str | Path) -> None:
+        data = {**self.schema.to_dict(), "pooling": self.pooling,
+                "normalizer": self.normalizer.to_dict(), "max_length": self.max_length}
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        (Path(folder) / SCHEMA_FILE).write_text(text, encoding="utf-8")
+
+
+class StanceModel(nn.Module):
     """Encoder + pooling + one linear layer whose outputs are split into per-head logits.
 
     Pooling: `mean` of the token states, `cls` (token 0), or `attention`: each head pools the
@@ -35,30 +82,57 @@ class MultiHeadClassifier(nn.Module):
     def __init__(
         self,
         encoder: PreTrainedModel,
-        schema: LabelSchema,
-        pooling: str = "mean",
+        tokenizer: PreTrainedTokenizerBase,
+        meta: ModelMeta,
         dropout: float = 0.1,
         class_weights: list[torch.Tensor | None] | None = None,
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if meta.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {meta.pooling!r}")
         self.encoder = encoder
-        self.schema = schema
-        self.pooling = pooling
-        self.sizes = [len(h.labels) for h in schema.heads]
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.sizes = [len(h.labels) for h in meta.schema.heads]
         self.dropout = nn.Dropout(dropout)
         self.heads = nn.Linear(encoder.config.hidden_size, sum(self.sizes))
         # Zero queries weigh every token alike, so attention pooling starts as mean pooling.
         self.queries = (nn.Parameter(torch.zeros(len(self.sizes), encoder.config.hidden_size))
-                        if pooling == "attention" else None)
+                        if meta.pooling == "attention" else None)
         self.class_weights = class_weights or [None] * len(self.sizes)
+
+    @property
+    def schema(self) -> LabelSchema:
+        return self.meta.schema
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> StanceModel:
+        """Load a saved model folder for inference (eval mode, CPU)."""
+        meta = ModelMeta.read(folder)
+        tokenizer, encoder = load_encoder(folder)
+        model = cls(encoder, tokenizer, meta)
+        state = load_file(Path(folder) / HEADS_FILE)
+        if model.queries is not None:
+            model.queries.data.copy_(state.pop("queries"))
+        model.heads.load_state_dict(state)
+        return model.eval()
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        state = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
+        if self.queries is not None:
+            state["queries"] = self.queries.detach().contiguous()
+        save_file(state, folder / HEADS_FILE)
+        self.meta.write(folder)
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, hidden) for mean and cls pooling; (batch, heads, hidden) for attention."""
-        if self.pooling == "cls":
+        if self.meta.pooling == "cls":
             return hidden[:, 0]
-        if self.pooling == "attention":
+        if self.queries is not None:
             scores = torch.einsum("btd,hd->bht", hidden, self.queries.to(hidden.dtype))
             padding = attention_mask[:, None, :] == 0
             scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
@@ -77,7 +151,7 @@ class MultiHeadClassifier(nn.Module):
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
         logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
-        if self.pooling == "attention":  # head k reads its own pooled vector
+        if self.queries is not None:  # head k reads its own pooled vector
             logits = torch.cat([part[:, k] for k, part in enumerate(self.split(logits))], dim=-1)
         out = {"logits": logits}
         if labels is not None:
@@ -94,29 +168,6 @@ class MultiHeadClassifier(nn.Module):
     def split(self, logits: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per-head logits, in schema order."""
         return torch.split(logits, self.sizes, dim=-1)
-
-    def save(
-        self,
-        out_dir: str | Path,
-        tokenizer: PreTrainedTokenizerBase,
-        normalizer: Normalizer,
-        max_length: int,
-    ) -> None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.encoder.save_pretrained(out_dir)
-        tokenizer.save_pretrained(out_dir)
-        state = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
-        if self.pooling == "attention":
-            state["queries"] = self.queries.detach().contiguous()
-        save_file(state, out_dir / HEADS_FILE)
-        meta = {
-            **self.schema.to_dict(),
-            "pooling": self.pooling,
-            "normalizer": normalizer.to_dict(),
-            "max_length": max_length,
-        }
-        (out_dir / SCHEMA_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
 class ModelNotAvailable(OSError):
@@ -139,24 +190,3 @@ def load_encoder(name_or_path: str | Path) -> tuple[PreTrainedTokenizerBase, Pre
             f"`huggingface-cli download {name_or_path}` (then copy ~/.cache/huggingface), or "
             "set base_model to a local folder."
         ) from e
-
-
-def load_model(
-    model_dir: str | Path,
-) -> tuple[MultiHeadClassifier, PreTrainedTokenizerBase, Normalizer, int]:
-    """Load a saved classifier folder for inference (eval mode, CPU)."""
-    model_dir = Path(model_dir)
-    schema_path = model_dir / SCHEMA_FILE
-    if not schema_path.is_file():
-        raise FileNotFoundError(
-            f"{model_dir} is not a trained stance model (no {SCHEMA_FILE}). "
-            "Train one with `make train`, or point to the folder it wrote."
-        )
-    meta = json.loads(schema_path.read_text(encoding="utf-8"))
-    tokenizer, encoder = load_encoder(model_dir)
-    model = MultiHeadClassifier(encoder, LabelSchema.from_dict(meta), meta["pooling"])
-    state = load_file(model_dir / HEADS_FILE)
-    if meta["pooling"] == "attention":
-        model.queries.data.copy_(state.pop("queries"))
-    model.heads.load_state_dict(state)
-    return model.eval(), tokenizer, Normalizer.from_dict(meta["normalizer"]), meta["max_length"]

@@ -38,23 +38,22 @@ import torch
 from infer.classifier import SORT_WINDOW, StanceClassifier
 from infer.corpus_io import (
     JsonlWriter,
-    Layout,
     Reject,
     Row,
     Writer,
+    detect_id_field,
     input_format,
     open_writer,
     output_format,
     read_corpus,
 )
-from infer.labels import LabelSchema
-from infer.model import SCHEMA_FILE
+from infer.record import Layout, ScoredRecord
 from infer.score import (
     Entry,
     ScoreError,
     ScoreOptions,
     Summary,
-    check_model,
+    model_meta,
     score_entries,
     to_units,
 )
@@ -91,14 +90,16 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
     """Score `options.input` (a file or folder) into the folder `options.output` on Ray."""
     # Everything that can be wrong is checked before Ray starts or the model loads.
     files = input_files(options.input, options.format)
+    id_fields = set()
     for path, _ in files:
-        read_corpus(path, input_format(path, options.format), options.text_field,
-                    options.id_field)
+        fmt = input_format(path, options.format)
+        id_field = _id_field(path, fmt, options.id_field)
+        id_fields.add(id_field)
+        read_corpus(path, fmt, options.text_field, id_field)
     output_format(f"part.{ray_options.output_format}")  # e.g. Parquet without pyarrow
     out = options.output.resolve()
     _check_output(options.input.resolve(), out)
-    check_model(options.model)
-    layout = Layout.for_schema(_schema(options.model), options.split_sentences,
+    layout = Layout.for_schema(model_meta(options.model).schema, options.split_sentences,
                                options.include_text, source=True)
 
     rejects = out / REJECTS_FOLDER
@@ -119,7 +120,13 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
     records, scored, rejected = sink.totals
     if not rejected:
         rejects.rmdir()
-    return Summary(records, scored, rejected, 0, seconds, out, rejects if rejected else None)
+    return Summary(records, scored, rejected, 0, seconds, out, rejects if rejected else None,
+                   next(iter(id_fields)) if len(id_fields) == 1 else None)
+
+
+def _id_field(path: Path, fmt: str, named: str | None) -> str | None:
+    """As local scoring: the named field, else the file's `id` field if it has one."""
+    return named if named is not None else detect_id_field(path, fmt)
 
 
 def input_files(path: Path, fmt: str | None = None) -> list[tuple[Path, str]]:
@@ -146,11 +153,6 @@ def _check_output(input: Path, out: Path) -> None:
         raise ScoreError(f"{out} already exists: delete it, or choose another output folder")
     if out == input or input in out.parents:
         raise ScoreError(f"the output folder {out} would be inside the input; choose another")
-
-
-def _schema(model: Path) -> LabelSchema:
-    """The model's heads, without loading the model: the writers need the output columns."""
-    return LabelSchema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
 
 
 def _connect(address: str | None) -> bool:
@@ -221,7 +223,9 @@ def _read_files(
     that a large file is never held whole in memory."""
     out: dict[str, list] = {"file": [], "last": [], "entry": []}
     for path, name in zip(batch["path"], batch["name"], strict=True):
-        records = read_corpus(path, input_format(path, fmt), text_field, id_field)
+        file_format = input_format(path, fmt)
+        records = read_corpus(path, file_format, text_field,
+                              _id_field(Path(path), file_format, id_field))
         for entry, last in to_units(records, split):
             out["file"].append(name)
             out["last"].append(last)
@@ -253,7 +257,9 @@ class _Scorer:
         out: dict[str, list] = {"last": [], "rejected": [], "record": []}
         for file, last, result in zip(batch["file"], batch["last"], results, strict=True):
             rejected = isinstance(result, Reject)
-            record = {"file": str(file), **(result.to_dict() if rejected else result)}
+            if not rejected:
+                result.file = str(file)
+            record = {"file": str(file), **result.to_dict()} if rejected else result.to_dict()
             out["last"].append(bool(last))
             out["rejected"].append(rejected)
             out["record"].append(json.dumps(record, ensure_ascii=False))
@@ -291,7 +297,7 @@ class _ShardSink(Datasink):
                 else:
                     rows = rows or open_writer(self._out / f"{name}.{self._fmt}", self._fmt,
                                                self._layout)
-                    rows.write(record)
+                    rows.write(ScoredRecord.parse(record))
                     scored += 1
                 records += int(item["last"])
             if rows:  # bounds memory: the Parquet writer holds rows until a commit

@@ -21,6 +21,7 @@ is complete.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -32,20 +33,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from infer.classifier import Prediction, StanceClassifier
+from infer.classifier import DEFAULT_BATCH_SIZE, StanceClassifier
 from infer.corpus_io import (
     JsonlWriter,
-    Layout,
     Reject,
     Row,
     Writer,
+    detect_id_field,
     input_format,
     open_writer,
     output_format,
     parts_folder,
     read_corpus,
 )
-from infer.model import SCHEMA_FILE
+from infer.model import ModelMeta, NotAModelFolder
+from infer.record import Layout, ScoredRecord
 from infer.text import split_sentences
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -70,11 +72,11 @@ class ScoreOptions:
     model: Path
     format: str | None = None
     text_field: str = "text"
-    id_field: str | None = None
+    id_field: str | None = None  # None: the `id` field when records have one, else line numbers
     split_sentences: bool = False
     include_text: bool = False
     backend: str = "auto"
-    batch_size: int = 32
+    batch_size: int = DEFAULT_BATCH_SIZE
     chunk_size: int | None = None  # None: DEFAULT_CHUNK_SIZE, or the interrupted run's on resume
     resume: bool = False
 
@@ -88,6 +90,7 @@ class Summary:
     seconds: float  # this run's scoring time, model loading excluded
     output: Path
     rejects: Path | None  # None when there were no rejects
+    id_field: str | None = None  # where ids came from; None: line numbers
 
     @property
     def rows_per_second(self) -> float:
@@ -99,7 +102,8 @@ class Summary:
         if self.scored != self.rows_in and not self.resumed and self.seconds > 0:
             # --split-sentences: the model's rate is in sentences, not input documents
             first += f"  scored/s: {self.scored / self.seconds:.0f}"
-        lines = [first, f"output: {self.output}"]
+        ids = f"field {self.id_field!r}" if self.id_field else "line numbers"
+        lines = [first, f"ids: {ids}", f"output: {self.output}"]
         if self.rejects:
             lines.append(f"rejects: {self.rejects}")
         if self.rejected and not self.scored:
@@ -153,6 +157,7 @@ def score(options: ScoreOptions) -> Summary:
     out_format = output_format(options.output)
     if options.input.resolve() == options.output.resolve():
         raise ScoreError("the output would overwrite the input; choose another output name")
+    options = resolve_id_field(options, in_format)
     records = read_corpus(options.input, in_format, options.text_field, options.id_field)
     settings = _settings(options, in_format, out_format)
     progress = _saved_progress(options, settings) or Progress(
@@ -196,7 +201,15 @@ def score(options: ScoreOptions) -> Summary:
     if progress.rejected == 0:
         rejects_file.unlink(missing_ok=True)
     return Summary(progress.consumed, progress.scored, progress.rejected, resumed, seconds,
-                   output, rejects_file if progress.rejected else None)
+                   output, rejects_file if progress.rejected else None, options.id_field)
+
+
+def resolve_id_field(options: ScoreOptions, fmt: str) -> ScoreOptions:
+    """The options with `id_field` set to the input's `id` field when none was named and the
+    records carry one; unchanged otherwise (ids are then line numbers)."""
+    if options.id_field is not None or not options.input.is_file():
+        return options
+    return dataclasses.replace(options, id_field=detect_id_field(options.input, fmt))
 
 
 def _settings(options: ScoreOptions, in_format: str, out_format: str) -> dict:
@@ -232,15 +245,16 @@ def _saved_progress(options: ScoreOptions, settings: dict) -> Progress | None:
     return progress
 
 
-def check_model(model: Path) -> None:
-    """Raise a ScoreError saying what to do when `model` is not a trained model folder."""
-    if not (model / SCHEMA_FILE).is_file():
-        raise ScoreError(f"no trained model at {model}. Train one with `make train` (it writes "
-                         "models/default), or pass --model DIR, or set $STANCE_MODEL")
+def model_meta(model: Path) -> ModelMeta:
+    """The model's metadata, read before any input is touched; a ScoreError if there is none."""
+    try:
+        return ModelMeta.read(model)
+    except NotAModelFolder as e:
+        raise ScoreError(str(e)) from None
 
 
 def _load_classifier(model: Path, backend: str) -> StanceClassifier:
-    check_model(model)
+    model_meta(model)
     return StanceClassifier.load(model, backend)
 
 
@@ -295,8 +309,8 @@ def _score_chunk(
 
 def score_entries(
     classifier: StanceClassifier, entries: list[Entry], batch_size: int, include_text: bool
-) -> Iterator[dict | Reject]:
-    """In order: the scored record (see `_record`) of each Row, and each Reject.
+) -> Iterator[ScoredRecord | Reject]:
+    """In order: the scored record of each Row, and each Reject.
 
     Writes nothing, so that the local loop and the Ray engine (infer/ray_score.py) share it.
     """
@@ -306,21 +320,9 @@ def score_entries(
         if isinstance(entry, Row):
             prediction = next(predictions)
             if not prediction.empty:
-                yield _record(entry, prediction, include_text)
+                yield ScoredRecord.from_prediction(prediction, entry.id, entry.doc_id,
+                                                   entry.sentence, include_text)
                 continue
             # Only invisible characters: nothing for the model to read, so a reject as well.
             entry = Reject(entry.number, entry.text, "empty text", entry.id)
         yield entry
-
-
-def _record(row: Row, prediction: Prediction, include_text: bool) -> dict:
-    """The JSONL record of a scored row; CSV and Parquet flatten it (`corpus_io.Layout`)."""
-    record: dict = {"id": row.id}
-    if row.doc_id is not None:
-        record.update(doc_id=row.doc_id, sentence=row.sentence)
-    fields = prediction.to_dict()
-    text = fields.pop("text")
-    record.update(fields)
-    if include_text:
-        record["text"] = text
-    return record

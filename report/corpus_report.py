@@ -1,7 +1,7 @@
-"""`python -m infer report SCORED OUT_DIR`: how each actor's stance moves across time and outlets.
+"""`python -m report SCORED OUT_DIR`: how each actor's stance moves across time and outlets.
 
     python -m infer score corpus.jsonl scored.jsonl --split-sentences --id-field id
-    python -m infer report scored.jsonl reports/corpus --input corpus.jsonl --id-field id
+    python -m report scored.jsonl reports/corpus --input corpus.jsonl --id-field id
 
 SCORED is what `infer score` wrote (JSONL, CSV or Parquet). `infer score` keeps only ids and
 predictions, so dates, outlets, URLs and texts come from the original corpus (`--input`),
@@ -23,7 +23,8 @@ number of such sentences is shown next to every share, because a share of 3 sent
 little.
 
 The aggregation is plain Python over one pass of the scored file (it holds counts, not rows);
-matplotlib is imported only when the charts are drawn, so `infer` itself does not need it.
+matplotlib is imported only when the charts are drawn. Scored rows are parsed by
+`infer.record.ScoredRecord` and corpora read by `infer.corpus_io`, the code that wrote them.
 """
 
 from __future__ import annotations
@@ -31,11 +32,9 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import gzip
 import heapq
 import html
 import io
-import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -43,8 +42,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from infer.corpus_io import CorpusError, input_format, positive_int
+from infer.corpus_io import (
+    CorpusError,
+    Reject,
+    detect_id_field,
+    input_format,
+    positive_int,
+    records,
+)
 from infer.labels import SENTIMENT_VALUES, STANCE_CELLS, STANCE_VALUES
+from infer.record import ScoredRecord
 from infer.text import split_sentences
 
 BY_CHOICES = ("date", "source", "doc")
@@ -135,74 +142,16 @@ class Summary:
 # ----------------------------------------------------------------------------- reading
 
 
-def _open_text(path: Path):
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    return opener(path, "rt", encoding="utf-8-sig", newline="")
-
-
-def _pyarrow_parquet():
-    try:
-        import pyarrow.parquet
-    except ImportError:
-        raise ReportError("Parquet needs pyarrow: pip install 'arabic-stance[io]'") from None
-    return pyarrow.parquet
-
-
 def read_records(path: Path, fmt: str, text_field: str = "text") -> Iterator[tuple[int, dict]]:
-    """(number, record) for each record, numbered exactly as `infer score` numbers them.
-
-    The number is what `infer score` uses as the id when it runs without --id-field: the line a
-    JSONL record or CSV row starts on (a CSV header is line 1; blank lines count), or the 1-based
-    row of a Parquet file. Records that cannot be parsed are skipped: `infer score` rejected
-    them too, so no scored row points at them.
-    """
-    if fmt == "jsonl":
-        opener = gzip.open if path.name.lower().endswith(".gz") else open
-        with opener(path, "rb") as f:
-            # Bytes, split at \n only, like infer.corpus_io: a \u2028 inside a string must not
-            # shift the line numbers.
-            for number, raw in enumerate(f, start=1):
-                line = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict):
-                    yield number, record
-    elif fmt in ("csv", "tsv"):
-        with _open_text(path) as f:
-            reader = csv.reader(f, delimiter="," if fmt == "csv" else "\t")
-            header = next(reader, None)
-            if header is None:
-                return
-            start = reader.line_num + 1
-            while True:
-                try:
-                    values = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error:
-                    start = reader.line_num + 1
-                    continue
-                if values and len(values) == len(header):
-                    yield start, dict(zip(header, values, strict=True))
-                start = reader.line_num + 1
-    elif fmt == "txt":
-        with _open_text(path) as f:
-            for number, line in enumerate(f, start=1):
-                if line.strip():
-                    yield number, {text_field: line.rstrip("\r\n")}
-    elif fmt == "parquet":
-        parquet = _pyarrow_parquet().ParquetFile(path)
-        number = 0
-        for batch in parquet.iter_batches(batch_size=1024):
-            for record in batch.to_pylist():
-                number += 1
-                yield number, record
-    else:
-        raise ReportError(f"cannot read {path} as {fmt!r}")
+    """(number, record) for each record, numbered exactly as `infer score` numbers them (it is
+    the same reader). Records that cannot be parsed are skipped: `infer score` rejected them
+    too, so no scored row points at them."""
+    try:
+        for item in records(path, fmt, text_field):
+            if not isinstance(item, Reject):
+                yield item[0], item[1]
+    except CorpusError as e:
+        raise ReportError(str(e)) from None
 
 
 def _text(value: object) -> str:
@@ -212,48 +161,18 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _float(value: object) -> float:
-    try:
-        return float(value)  # CSV cells are strings
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _sentence_number(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def parse_scored(record: dict, actors: list[str], carried: dict[str, str]) -> ScoredRow:
-    """A ScoredRow from a nested JSONL record or a flat CSV/Parquet row (`corpus_io.Layout`).
+def parse_scored(record: dict, carried: dict[str, str]) -> ScoredRow:
+    """A ScoredRow from a scored record in either form (`ScoredRecord.parse`).
 
     `carried` maps a role (date, source, url, text) to the field that holds it, if any.
     """
-    if isinstance(record.get("stance"), dict):  # nested: {"stance": {"iraq": ...}, ...}
-        stance = {a: record["stance"].get(a, "absent") for a in actors}
-        probs = record.get("stance_probs") or {}
-        stance_probs = {a: {v: _float(p) for v, p in (probs.get(a) or {}).items()}
-                        for a in actors}
-    else:  # flat: stance_iraq, p_iraq_escalatory, ...
-        stance = {a: _text(record.get(f"stance_{a}")) or "absent" for a in actors}
-        stance_probs = {a: {v: _float(record.get(f"p_{a}_{v}")) for v in STANCE_VALUES}
-                        for a in actors}
-    row_id = _text(record.get("id"))
-    doc = _text(record.get("doc_id")) or row_id
-    sentiment = _text(record.get("sentiment")) or None
+    scored = ScoredRecord.parse(record)
     fields = {role: _text(record.get(name)) for role, name in carried.items()
               if _text(record.get(name))}
-    return ScoredRow(row_id, doc, _sentence_number(record.get("sentence")), stance, stance_probs,
-                     sentiment, fields)
-
-
-def scored_actors(record: dict) -> list[str]:
-    """The actors of a scored file, from its first record."""
-    if isinstance(record.get("stance"), dict):
-        return list(record["stance"])
-    return [key[len("stance_"):] for key in record if key.startswith("stance_")]
+    return ScoredRow(scored.id, scored.doc_id or scored.id, scored.sentence,
+                     {a: scored.label.get(a, "absent") for a in scored.actors},
+                     {a: scored.probabilities.get(a, {}) for a in scored.actors},
+                     scored.sentiment, fields)
 
 
 def read_scored(
@@ -269,19 +188,19 @@ def read_scored(
     if fmt not in ("jsonl", "csv", "parquet"):
         raise ReportError(f"{path}: a scored file is .jsonl, .csv or .parquet (as written by "
                           "`infer score`)")
-    records = (record for _, record in read_records(path, fmt))
-    first = next(records, None)
+    scored_records = (record for _, record in read_records(path, fmt))
+    first = next(scored_records, None)
     if first is None:
         raise ReportError(f"{path} has no scored rows")
-    actors = scored_actors(first)
+    actors = ScoredRecord.parse(first).actors
     if not actors:
         raise ReportError(f"{path} has no stance columns (stance_<actor> or a 'stance' object): "
                           "is it the output of `infer score` with a stance model?")
 
     def rows() -> Iterator[ScoredRow]:
-        yield parse_scored(first, actors, carried)
-        for record in records:
-            yield parse_scored(record, actors, carried)
+        yield parse_scored(first, carried)
+        for record in scored_records:
+            yield parse_scored(record, carried)
 
     return actors, rows()
 
@@ -314,7 +233,8 @@ class Corpus:
             raise ReportError("--id-field does not apply to a plain-text input: ids are line "
                               "numbers")
         self.path = path
-        self.id_field = id_field
+        # As `infer score`: the records' `id` field when they have one, else line numbers.
+        self.id_field = id_field if id_field is not None else detect_id_field(path, self.format)
         self.fields = fields  # role (date, source, url, text) -> field name
 
     def _keyed(self) -> Iterator[tuple[str, dict]]:
@@ -1009,8 +929,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=("jsonl", "csv", "tsv", "txt", "parquet"),
                         help="format of --input, when its extension does not say")
     parser.add_argument("--id-field",
-                        help="the --id-field given to `infer score` (default: records are "
-                             "matched by line/row number, as `infer score` numbers them)")
+                        help="the --id-field given to `infer score` (default, as `infer score`: "
+                             "the records' 'id' field when they have one, else line/row numbers)")
     parser.add_argument("--date-field", default="date", help="date field (default: date)")
     parser.add_argument("--source-field", default="source",
                         help="outlet field (default: source)")
@@ -1036,3 +956,11 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     print(summary.describe(), file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m report",
+        description="charts and tables of a scored corpus: stance over time and by outlet")
+    add_report_arguments(parser)
+    return run_report(parser.parse_args(argv))

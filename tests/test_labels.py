@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import tiny_records, write_jsonl
 
 from infer.labels import LabelError, LabelSchema, decode, read_records
+from support import tiny_records, write_jsonl
 
 
 def test_default_schema_has_a_head_per_actor_plus_sentiment():

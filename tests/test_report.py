@@ -1,4 +1,4 @@
-"""The corpus report (`python -m infer report`): tables, charts, the page, the join, end to end.
+"""The corpus report (`python -m report`): tables, charts, the page, the join, end to end.
 
 Most tests use a scored file written by hand (no model), with counts small enough to check by
 eye; the last ones run `infer score` on the tiny model and report on its output.
@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY, write_jsonl
 
 from infer.__main__ import main
-from infer.corpus_io import CsvWriter, Layout
+from infer.corpus_io import CsvWriter
 from infer.labels import SENTIMENT_VALUES, STANCE_VALUES, LabelSchema
-from infer.report import MENTIONED, ReportError, ReportOptions, build_report
+from infer.record import Layout, ScoredRecord
+from report.corpus_report import MENTIONED, ReportError, ReportOptions, build_report
+from report.corpus_report import main as report_main
+from support import ROOT, TINY, write_jsonl
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ACTORS = ("iraq", "iran", "us")
@@ -98,7 +100,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def report(capsys, *args) -> tuple[int, str]:
-    code = main(["report", *map(str, args)])
+    code = report_main([*map(str, args)])
     return code, capsys.readouterr().err
 
 
@@ -249,7 +251,7 @@ def test_report_reads_scored_csv(tmp_path, capsys, joined):
     scored = tmp_path / "scored.csv"
     writer = CsvWriter(scored, Layout.for_schema(LabelSchema.stance(ACTORS), True, False))
     for record in scored_records():
-        writer.write(record)
+        writer.write(ScoredRecord.parse(record))
     writer.close()
     corpus = write_jsonl(tmp_path / "corpus.jsonl", corpus_records())
     out = tmp_path / "from_csv"
@@ -281,10 +283,22 @@ def test_report_daily_and_by_doc_and_by_source(tmp_path, capsys):
     assert (tmp_path / "source" / "stance_by_source.csv").is_file()
 
 
-def test_report_warns_when_the_join_matches_nothing(tmp_path, capsys):
-    """Without --id-field the input is matched by line number, which these ids are not."""
+def test_report_joins_on_the_inputs_id_field_by_default(tmp_path, capsys, joined):
+    """As `infer score` does, the report uses the input's `id` field when records have one."""
     scored = write_jsonl(tmp_path / "scored.jsonl", scored_records())
     corpus = write_jsonl(tmp_path / "corpus.jsonl", corpus_records())
+    out = tmp_path / "auto"
+    code, err = report(capsys, scored, out, "--input", corpus, "--freq", "week", "--top", "2")
+    assert code == 0 and "warning" not in err, err
+    for name in ("stance_by_time.csv", "stance_by_source.csv", "examples.csv"):
+        assert read_csv(out / name) == read_csv(joined / name), name
+
+
+def test_report_warns_when_the_join_matches_nothing(tmp_path, capsys):
+    """An input without ids is matched by line number, which these ids are not."""
+    scored = write_jsonl(tmp_path / "scored.jsonl", scored_records())
+    corpus = write_jsonl(tmp_path / "corpus.jsonl",
+                         [{k: v for k, v in r.items() if k != "id"} for r in corpus_records()])
     code, err = report(capsys, scored, tmp_path / "out", "--input", corpus)
     assert code == 0, err
     assert "no scored document matched" in err and "--id-field" in err
@@ -309,7 +323,7 @@ def test_report_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
 
 
 def test_report_matplotlib_is_imported_only_for_reports():
-    code = ("import sys, infer, infer.__main__, infer.report; "
+    code = ("import sys, infer, infer.__main__, report.corpus_report; "
             "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
@@ -321,7 +335,7 @@ def test_report_matplotlib_is_imported_only_for_reports():
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_report_end_to_end_on_the_tiny_model(tmp_path, capsys, tiny_model, fmt):
-    """`infer score --split-sentences` then `infer report`, with ids left to line numbers:
+    """`infer score --split-sentences` then `python -m report`, with ids left to line numbers:
     the report must number the input's records exactly as `infer score` did."""
     texts = [t[0] for t in TINY]
     docs = [{"text": "\n".join(texts[i:i + 3]), "date": f"2024-02-{1 + i:02d}",

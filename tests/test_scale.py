@@ -16,10 +16,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, TINY, tiny_config
 
 from infer import load
 from infer.__main__ import main
+from support import ROOT, TINY, tiny_config
+
+pytestmark = pytest.mark.slow  # starts Ray or torchrun
 
 TEXTS = [t[0] for t in TINY]
 # fp32: Ray and local scoring batch the rows differently, and only fp32 probabilities are

@@ -17,14 +17,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import ROOT, TINY
 
 import infer.score
 from infer import load
 from infer.__main__ import main
 from infer.corpus_io import Row
+from infer.record import ScoredRecord
 from infer.score import progress_path
 from infer.text import split_sentences
+from support import ROOT, TINY
 
 TEXTS = [t[0] for t in TINY]
 ACTORS = ("iraq", "iran", "us")
@@ -64,7 +65,7 @@ def write_corpus(path: Path, records: list[dict]) -> Path:
         data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     elif name.endswith((".csv", ".tsv")):
         with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, ["id", "text"], delimiter="\t" if ".tsv" in name else ",")
+            writer = csv.DictWriter(f, list(records[0]), delimiter="\t" if ".tsv" in name else ",")
             writer.writeheader()
             writer.writerows(records)
         return path
@@ -124,18 +125,35 @@ def assert_flat(row: dict, prediction) -> None:
 
 
 @pytest.mark.parametrize(("name", "first_id"), [
-    ("corpus.jsonl", 1), ("corpus.jsonl.gz", 1), ("corpus.csv", 2), ("corpus.tsv", 2),
-    ("corpus.txt", 1), ("corpus.parquet", 1),
+    ("corpus.jsonl", 1), ("corpus.csv", 2), ("corpus.txt", 1), ("corpus.parquet", 1),
 ])
-def test_every_input_format(tmp_path, capsys, model_dir, expected, name, first_id):
-    """Without --id-field the id is where the row is: its line (a CSV header is line 1), or
-    its row for Parquet."""
+def test_without_an_id_field_ids_are_line_numbers(tmp_path, capsys, model_dir, expected, name,
+                                                  first_id):
+    """The id is then where the row is: its line (a CSV header is line 1), or its Parquet
+    row; the summary says so."""
+    records = [{"text": r["text"]} for r in corpus()]
+    source = write_corpus(tmp_path / name, records)
+    out = tmp_path / "scored.jsonl"
+    code, err = score(capsys, source, out, "--model", model_dir)
+    assert code == 0, err
+    scored = read_output(out)
+    assert [r["id"] for r in scored] == [str(first_id + i) for i in range(len(TEXTS))]
+    for record, text in zip(scored, TEXTS, strict=True):
+        assert_nested(record, expected[text])
+    assert "ids: line numbers" in err
+
+
+@pytest.mark.parametrize("name", ["corpus.jsonl", "corpus.jsonl.gz", "corpus.csv",
+                                  "corpus.tsv", "corpus.parquet"])
+def test_every_input_format(tmp_path, capsys, model_dir, expected, name):
+    """Records that carry an `id` field keep it as their id, with no option needed."""
     source = write_corpus(tmp_path / name, corpus())
     out = tmp_path / "scored.jsonl"
     code, err = score(capsys, source, out, "--model", model_dir)
     assert code == 0, err
     records = read_output(out)
-    assert [r["id"] for r in records] == [str(first_id + i) for i in range(len(TEXTS))]
+    assert [r["id"] for r in records] == [f"doc-{i}" for i in range(len(TEXTS))]
+    assert "ids: field 'id'" in err
     for record, text in zip(records, TEXTS, strict=True):
         assert_nested(record, expected[text])
         assert "text" not in record
@@ -334,15 +352,15 @@ def test_resume_needs_the_same_settings(tmp_path, capsys, model_dir, monkeypatch
 
 def interrupt_after(monkeypatch, rows: int) -> None:
     """Make the scorer raise KeyboardInterrupt (as Ctrl-C would) when building row `rows`+1."""
-    real = infer.score._record
+    real = ScoredRecord.from_prediction
     calls = iter(range(1, 10**9))
 
-    def record(*args):
+    def record(cls, *args, **kwargs):
         if next(calls) > rows:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(infer.score, "_record", record)
+    monkeypatch.setattr(ScoredRecord, "from_prediction", classmethod(record))
 
 
 def corpus_with_bad_lines(path: Path, n: int) -> Path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT, SEED_ARTICLE
 
 from infer.text import Normalizer, arabic_ratio, split_sentences
+from support import ROOT, SEED_ARTICLE
 
 
 def test_default_normalisation_only_removes_noise():

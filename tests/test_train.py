@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, tiny_config, tiny_records, write_jsonl
 
 from infer import load
 from infer.labels import LabelError
+from support import ROOT, tiny_config, tiny_records, write_jsonl
 from train.__main__ import main as train_main
 from train.config import ConfigError, load_config, parse_args
 
@@ -74,26 +74,25 @@ def test_missing_column_and_empty_split_are_named(tmp_path, tiny_base, tiny_data
                                                   dev_file=str(empty))))
 
 
-def test_uncached_hub_model_gives_one_line_error(tmp_path, tiny_data):
+@pytest.mark.slow
+@pytest.mark.parametrize(("config_file", "model"), [
+    ("configs/arabert.yaml", "aubmindlab/bert-base-arabertv02"),
+    ("configs/camelbert.yaml", "CAMeL-Lab/bert-base-arabic-camelbert-msa"),
+])
+def test_hub_config_without_the_hub_gives_one_line_error(tmp_path, tiny_data, config_file, model):
     # A fresh process, so the offline setting is read as the hub library starts.
-    config = tiny_config("aubmindlab/bert-base-arabertv02", tiny_data, tmp_path / "out")
-    args = [x for k, v in config.items() for x in (f"--{k}", json.dumps(v))]
+    files = {f"{k}_file": str(v) for k, v in tiny_data.items()}
+    args = [x for k, v in files.items() for x in (f"--{k}", v)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    done = subprocess.run([sys.executable, "-m", "train", *args], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "train", "--config", config_file, *args,
+                           "--output_dir", str(tmp_path / "out")], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=300)
     assert done.returncode == 2
     err = done.stderr
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "not in the Hugging Face cache" in lines[0]
-    assert "huggingface-cli download aubmindlab/bert-base-arabertv02" in lines[0]
+    assert f"huggingface-cli download {model}" in lines[0]
     assert "Traceback" not in err
-
-
-def test_hub_configs_name_hub_models(tiny_data):
-    files = {f"{k}_file": str(v) for k, v in tiny_data.items()}
-    for name, model in [("arabert", "aubmindlab/bert-base-arabertv02"),
-                        ("camelbert", "CAMeL-Lab/bert-base-arabic-camelbert-msa")]:
-        assert load_config(f"configs/{name}.yaml", files).base_model == model
 
 
 def test_tiny_model_overfits_and_saves_everything(tiny_model):
@@ -119,20 +118,20 @@ def test_save_load_round_trip_gives_identical_predictions(tiny_model):
     first, second = load(folder).predict(texts), load(folder).predict(texts)
     assert [p.to_dict() for p in first] == [p.to_dict() for p in second]
     # The reloaded model scores exactly what training reported for the same file.
-    from infer.labels import LabelSchema
+    from infer.labels import LabelSchema, gold_labels
     from train.metrics import compute_metrics
 
-    schema, gold = LabelSchema.stance(), tiny_records()
-    gold_labels = {h.name: [h.labels[schema.encode(g)[k]] for g in gold]
-                   for k, h in enumerate(schema.heads)}
+    schema = LabelSchema.stance()
     pred = {h.name: [p.label[h.name] for p in first] for h in schema.heads}
-    reloaded = compute_metrics(schema, gold_labels, pred)
+    reloaded = compute_metrics(schema, gold_labels(schema, tiny_records()), pred)
     for key in ("stance_macro_f1", "sentiment_macro_f1", "actor_accuracy"):
         assert reloaded[key] == pytest.approx(results["test"][key])
 
 
+@pytest.mark.slow
 def test_generic_single_head_on_csv(tmp_path, tiny_base):
-    rows = ["text,topic"] + [f"{t},{'politics' if i % 2 else 'other'}"
+    # Six "politics", ten "other": "other" is what a text with nothing to read gets.
+    rows = ["text,topic"] + [f"{t},{'politics' if i % 3 == 0 else 'other'}"
                              for i, (t, *_rest) in enumerate(tiny_records_texts())]
     path = tmp_path / "tiny.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -149,7 +148,11 @@ def test_generic_single_head_on_csv(tmp_path, tiny_base):
     assert results["test"]["topic_macro_f1"] == 1.0
     model = load(tmp_path / "out")
     prediction = model.predict("دعا العراق إلى خفض التوتر في المنطقة")
-    assert prediction.label["topic"] in {"politics", "other"} and prediction.labels == []
+    assert prediction.labels == [f"topic:{prediction.label['topic']}"]
+    assert prediction.actors == [] and prediction.sentiment is None
+    empty = model.predict("")
+    assert empty.empty and empty.label == {"topic": "other"}
+    assert empty.probabilities["topic"] == {"other": 1.0, "politics": 0.0}
 
 
 def tiny_records_texts():
@@ -158,12 +161,12 @@ def tiny_records_texts():
 
 def test_layer_lr_decay_scales_each_layer_below_the_top(tiny_base, tiny_data, tmp_path):
     from infer.labels import LabelSchema
-    from infer.model import MultiHeadClassifier, load_encoder
+    from infer.model import ModelMeta, StanceModel, load_encoder
     from train.run import optimizer
 
-    _, encoder = load_encoder(tiny_base)
+    tokenizer, encoder = load_encoder(tiny_base)
     depth = encoder.config.num_hidden_layers
-    model = MultiHeadClassifier(encoder, LabelSchema.stance())
+    model = StanceModel(encoder, tokenizer, ModelMeta(LabelSchema.stance()))
     config = load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, learning_rate=1e-3,
                                            head_learning_rate=5e-3, layer_lr_decay=0.5))
     lr_of = {id(p): group["lr"] for group in optimizer(model, config).param_groups
@@ -188,12 +191,12 @@ def test_attention_pooling_starts_as_mean_pooling_and_round_trips(tiny_base, tmp
     import torch
 
     from infer.labels import LabelSchema
-    from infer.model import MultiHeadClassifier, load_encoder, load_model
-    from infer.text import Normalizer
+    from infer.model import ModelMeta, StanceModel, load_encoder
 
     tokenizer, encoder = load_encoder(tiny_base)
-    mean = MultiHeadClassifier(encoder, LabelSchema.stance(), "mean").eval()
-    attention = MultiHeadClassifier(encoder, LabelSchema.stance(), "attention").eval()
+    mean = StanceModel(encoder, tokenizer, ModelMeta(LabelSchema.stance(), "mean")).eval()
+    attention = StanceModel(encoder, tokenizer,
+                            ModelMeta(LabelSchema.stance(), "attention")).eval()
     attention.heads.load_state_dict(mean.heads.state_dict())
     batch = tokenizer(["هددت إيران بالانتقام", "دعا العراق إلى خفض التوتر في المنطقة"],
                       padding=True, return_tensors="pt")
@@ -204,6 +207,6 @@ def test_attention_pooling_starts_as_mean_pooling_and_round_trips(tiny_base, tmp
         attention.queries.normal_()  # as after training: each head weighs tokens its own way
         trained = attention(batch["input_ids"], batch["attention_mask"])["logits"]
         assert not torch.allclose(trained, expected, atol=1e-3)
-        attention.save(tmp_path, tokenizer, Normalizer(), 32)
-        reloaded = load_model(tmp_path)[0]
+        attention.save_pretrained(tmp_path)
+        reloaded = StanceModel.from_pretrained(tmp_path)
         assert torch.equal(reloaded(batch["input_ids"], batch["attention_mask"])["logits"], trained)

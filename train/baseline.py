@@ -13,34 +13,54 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from infer.labels import LabelSchema, gold_labels
 from infer.text import Normalizer
 from train.config import TrainConfig, load_config
 from train.data import load_splits
 from train.evaluate import write_report
 
 
+class TfidfBaseline:
+    """One character n-gram logistic regression per head, with `fit` / `predict`."""
+
+    def __init__(self, schema: LabelSchema, normalizer: Normalizer | None = None) -> None:
+        self.schema = schema
+        self.normalizer = normalizer or Normalizer()
+        self.models = {}
+
+    def fit(self, texts: list[str], labels: list[list[int]]) -> TfidfBaseline:
+        """`labels`: one list of head indices per text, in head order."""
+        clean = [self.normalizer(t) for t in texts]
+        for k, head in enumerate(self.schema.heads):
+            model = make_pipeline(
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                min_df=2, max_features=200_000),
+                LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0),
+            )
+            self.models[head.name] = model.fit(clean, [row[k] for row in labels])
+        return self
+
+    def predict(self, texts: list[str]) -> tuple[dict[str, list[str]], list[dict]]:
+        """(head name -> labels, per-row {head: {label: probability}})."""
+        clean = [self.normalizer(t) for t in texts]
+        pred, probs = {}, [{} for _ in clean]
+        for head in self.schema.heads:
+            model = self.models[head.name]
+            p = model.predict_proba(clean)
+            classes = [head.labels[c] for c in model.classes_]
+            pred[head.name] = [classes[i] for i in p.argmax(1)]
+            for row, dist in zip(probs, p, strict=True):
+                row[head.name] = {c: float(v) for c, v in zip(classes, dist, strict=True)}
+        return pred, probs
+
+
 def run_baseline(config: TrainConfig, report_dir: str | Path, split: str = "test") -> dict:
     """Fit on train, report on `split` (dev or test) in the same format as the model."""
     schema, splits = load_splits(config)
-    clean = Normalizer.from_dict(config.normalizer)
     train, target = splits["train"], splits[split]
-    x_train = [clean(t) for t in train.texts]
-    x_target = [clean(t) for t in target.texts]
-    pred, probs = {}, [{} for _ in x_target]
-    for k, head in enumerate(schema.heads):
-        y = [row[k] for row in train.labels]
-        model = make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                            min_df=2, max_features=200_000),
-            LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0),
-        )
-        model.fit(x_train, y)
-        p = model.predict_proba(x_target)
-        classes = list(model.classes_)
-        pred[head.name] = [head.labels[classes[i]] for i in p.argmax(1)]
-        for row, dist in zip(probs, p, strict=True):
-            row[head.name] = {head.labels[c]: float(v) for c, v in zip(classes, dist, strict=True)}
-    gold = {h.name: [h.labels[row[k]] for row in target.labels] for k, h in enumerate(schema.heads)}
+    baseline = TfidfBaseline(schema, Normalizer.from_dict(config.normalizer))
+    pred, probs = baseline.fit(train.texts, train.labels).predict(target.texts)
+    gold = gold_labels(schema, target.records)
     return write_report(schema, target.records, gold, pred, probs, report_dir)
 
 

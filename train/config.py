@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from infer.base_model import DEFAULT_BASE_MODEL
 from infer.labels import DEFAULT_ACTORS
+from train.base_model import DEFAULT_BASE_MODEL
 
 
 class ConfigError(ValueError):
@@ -35,7 +35,6 @@ class TrainConfig:
     task: str = "stance"  # "stance": a head per actor + sentiment; "classify": label_columns
     actors: list[str] = field(default_factory=lambda: list(DEFAULT_ACTORS))
     text_column: str = "text"
-    text_pair_column: str | None = None  # e.g. the target, for target-conditioned stance
     label_columns: list[str] = field(default_factory=lambda: ["label"])
     max_train_samples: int | None = None
     # Speed on CPU

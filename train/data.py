@@ -1,4 +1,4 @@
-"""Load labelled splits into one shape: texts, optional text pairs, and label indices per head.
+"""Load labelled splits into one shape: texts and label indices per head.
 
 The stance task reads LABELS.md JSONL (validated line by line); the classify task reads any
 CSV / TSV / JSONL / Parquet file through `datasets`, like `run_classification.py` does.
@@ -6,6 +6,7 @@ CSV / TSV / JSONL / Parquet file through `datasets`, like `run_classification.py
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,6 @@ class Split:
     name: str
     records: list[dict]
     texts: list[str]
-    pairs: list[str] | None
     labels: list[list[int]]  # one list of head indices per row
 
     def __len__(self) -> int:
@@ -39,32 +39,29 @@ def _read_table(path: str) -> list[dict]:
 
 
 def _classify_schema(config: TrainConfig, train_rows: list[dict]) -> LabelSchema:
-    """One head per label column; its values are those seen in train, sorted."""
+    """One head per label column; its values are those seen in train, sorted, and its default
+    (the label of a text with nothing to read) the most frequent of them."""
     heads = []
     for column in config.label_columns:
-        values = sorted({str(get_field(r, column, config.train_file)) for r in train_rows})
-        if len(values) < 2:
+        counts = Counter(str(get_field(r, column, config.train_file)) for r in train_rows)
+        if len(counts) < 2:
             raise ConfigError(f"{config.train_file}: column {column!r} has fewer than 2 labels")
-        heads.append(Head(column, column, tuple(values)))
+        heads.append(Head(column, column, tuple(sorted(counts)), counts.most_common(1)[0][0]))
     return LabelSchema(tuple(heads))
 
 
 def _to_split(name: str, path: str, rows: list[dict], schema: LabelSchema, config: TrainConfig):
-    texts, pairs, labels = [], [], []
+    texts, labels = [], []
     for i, row in enumerate(rows, start=1):
         where = f"{path}: row {i}"
         text = get_field(row, config.text_column, where)
         if not isinstance(text, str) or not text.strip():
             raise LabelError(f"{where}: column {config.text_column!r} is empty or not text")
         texts.append(text)
-        if config.text_pair_column:
-            pairs.append(str(get_field(row, config.text_pair_column, where)))
-        if config.task == "classify":
-            row = {**row, **{c: str(get_field(row, c, where)) for c in config.label_columns}}
         labels.append(schema.encode(row, where))
     if not texts:
         raise ConfigError(f"{name} split is empty: {path}")
-    return Split(name, rows, texts, pairs or None, labels)
+    return Split(name, rows, texts, labels)
 
 
 def load_splits(config: TrainConfig) -> tuple[LabelSchema, dict[str, Split]]:

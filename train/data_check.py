@@ -1,10 +1,12 @@
-"""Validate the labelled corpus and print its counts.
+"""Validate the labelled corpus and print its counts, per split and per source.
 
     python -m train.data_check data/stance
 
-Fails (exit 1) on anything that would corrupt training or evaluation: schema errors, unknown
-values, repeated ids, an article (doc_id) in two splits, near-duplicate sentences across splits,
-synthetic text outside train. Corpus targets (sizes, cell counts) are printed as checks.
+Splits: train, dev, test (in domain) and, where present, dev_ood and test_ood (other outlets
+and years, never trained on). Fails (exit 1) on anything that would corrupt training or
+evaluation: schema errors, unknown values, repeated ids, an article (doc_id) in two splits,
+near-duplicate sentences across splits, synthetic text outside train. Corpus targets (sizes,
+cell counts) are printed as checks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from infer.labels import (
 from infer.text import Normalizer
 
 SPLITS = ("train", "dev", "test")
+OOD_SPLITS = ("dev_ood", "test_ood")  # read when present
+ROUND_4 = ("ood-", "r4")  # id prefixes of the sentences labelled in corpus round 2 (round 4)
 NEAR_DUPLICATE = 0.9  # cosine of character n-gram TF-IDF vectors
 
 
@@ -48,7 +52,8 @@ def check(folder: Path, actors: tuple[str, ...]) -> list[str]:
     schema = LabelSchema.stance(actors)
     errors: list[str] = []
     data: dict[str, list[dict]] = {}
-    for split in SPLITS:
+    present = [*SPLITS, *(s for s in OOD_SPLITS if (folder / f"{s}.jsonl").is_file())]
+    for split in present:
         path = folder / f"{split}.jsonl"
         try:
             data[split] = read_records(path, schema)
@@ -78,44 +83,74 @@ def check(folder: Path, actors: tuple[str, ...]) -> list[str]:
     return errors
 
 
+def no_actor(record: dict) -> bool:
+    return all(v == "absent" for v in record["stance"].values())
+
+
+def source_family(record: dict) -> str:
+    """`almayadeen`, `arabic-newspapers`, `saudinewsnet`, `seed` or `synthetic`."""
+    return record.get("source", "?").split("/")[0]
+
+
 def print_counts(data: dict[str, list[dict]], actors: tuple[str, ...]) -> None:
-    print(f"{'':<24}" + "".join(f"{s:>8}" for s in SPLITS) + f"{'all':>8}")
+    splits = list(data)
+    print(f"{'':<24}" + "".join(f"{s:>9}" for s in splits) + f"{'all':>9}")
+
     def line(name: str, counts: list[int]) -> None:
-        print(f"{name:<24}" + "".join(f"{c:>8}" for c in counts) + f"{sum(counts):>8}")
-    line("sentences", [len(data[s]) for s in SPLITS])
+        print(f"{name:<24}" + "".join(f"{c:>9}" for c in counts) + f"{sum(counts):>9}")
+
+    line("sentences", [len(data[s]) for s in splits])
     for actor in actors:
         for value in STANCE_VALUES:
             line(f"{actor}:{value}", [sum(r["stance"][actor] == value for r in data[s])
-                                      for s in SPLITS])
+                                      for s in splits])
     for value in SENTIMENT_VALUES:
-        line(f"sentiment:{value}", [sum(r["sentiment"] == value for r in data[s]) for s in SPLITS])
-    line("no actor mentioned", [sum(all(v == "absent" for v in r["stance"].values())
-                                    for r in data[s]) for s in SPLITS])
-    line("synthetic", [sum(r.get("source") == "synthetic" for r in data[s]) for s in SPLITS])
-    sources = Counter(r.get("source", "?") for s in SPLITS for r in data[s])
-    print("sources:", dict(sources.most_common()))
+        line(f"sentiment:{value}", [sum(r["sentiment"] == value for r in data[s]) for s in splits])
+    line("no actor mentioned", [sum(map(no_actor, data[s])) for s in splits])
+    line("synthetic", [sum(r.get("source") == "synthetic" for r in data[s]) for s in splits])
+    line("labelled in round 4", [sum(r["id"].startswith(ROUND_4) for r in data[s])
+                                 for s in splits])
+    print("\nsentences per source:")
+    families = Counter(source_family(r) for s in splits for r in data[s])
+    for family, _ in families.most_common():
+        line(f"  {family}", [sum(source_family(r) == family for r in data[s]) for s in splits])
 
 
 def print_targets(data: dict[str, list[dict]], actors: tuple[str, ...]) -> None:
-    n = {s: len(data[s]) for s in SPLITS}
-    none = sum(all(v == "absent" for v in r["stance"].values()) for s in SPLITS for r in data[s])
-    synthetic = sum(r.get("source") == "synthetic" for r in data["train"])
+    """The corpus targets of the corpus issues, as checks that print (they do not fail)."""
+    everything = [r for records in data.values() for r in records]
+    new = [r for r in everything if r["id"].startswith(ROUND_4)]
+    train = data["train"]
+    synthetic = sum(r.get("source") == "synthetic" for r in train)
+    by_family = Counter(source_family(r) for r in new)
+    test_ood, dev_ood = data.get("test_ood", []), data.get("dev_ood", [])
     targets = [
-        ("at least 3,000 sentences", sum(n.values()) >= 3000),
-        ("dev >= 400", n["dev"] >= 400),
-        ("test >= 500", n["test"] >= 500),
-        ("no-actor sentences >= 15%", none >= 0.15 * sum(n.values())),
-        ("synthetic <= 20% of train", synthetic <= 0.2 * n["train"]),
+        (f"at least 11,000 sentences ({len(everything)})", len(everything) >= 11_000),
+        (f"at least 6,000 labelled in round 4 ({len(new)})", len(new) >= 6000),
+        (f"almayadeen >= 3,500 ({by_family['almayadeen']})", by_family["almayadeen"] >= 3500),
+        (f"arabic-newspapers >= 800 ({by_family['arabic-newspapers']})",
+         by_family["arabic-newspapers"] >= 800),
+        (f"test_ood >= 1,500 ({len(test_ood)})", len(test_ood) >= 1500),
+        (f"test_ood no-actor >= 15% ({sum(map(no_actor, test_ood))})",
+         sum(map(no_actor, test_ood)) >= 0.15 * max(len(test_ood), 1)),
+        (f"dev_ood >= 600 ({len(dev_ood)})", len(dev_ood) >= 600),
+        (f"synthetic <= 10% of train ({synthetic})", synthetic <= 0.1 * len(train)),
     ]
     for actor in actors:
         for cell in STANCE_CELLS:
-            tr = sum(r["stance"][actor] == cell for r in data["train"])
-            te = sum(r["stance"][actor] == cell for r in data["test"])
-            targets.append((f"{actor}:{cell} train {tr} >= 50, test {te} >= 15",
-                            tr >= 50 and te >= 15))
+            real = sum(r["stance"][actor] == cell and r.get("source") != "synthetic"
+                       for r in train)
+            targets.append((f"{actor}:{cell} real train sentences {real} >= 150", real >= 150))
     print("\ntargets:")
     for name, ok in targets:
         print(f"  [{'ok' if ok else 'SHORT'}] {name}")
+    if test_ood:
+        print("\nout-of-domain test per cell (cells with >= 25 examples read with less noise):")
+        cells = [(a, c, sum(r["stance"][a] == c for r in test_ood))
+                 for a in actors for c in STANCE_CELLS]
+        for actor, cell, n in cells:
+            print(f"  {actor}:{cell:<14}{n:>5}{'' if n >= 25 else '   < 25'}")
+        print(f"  {sum(n >= 25 for *_, n in cells)} of {len(cells)} cells reach 25 examples")
 
 
 def main(argv: list[str] | None = None) -> int:

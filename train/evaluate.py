@@ -19,8 +19,9 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
-from infer import load  # noqa: E402
-from infer.labels import LabelSchema, read_records  # noqa: E402
+from infer import StanceClassifier, load  # noqa: E402
+from infer.classifier import DEFAULT_BATCH_SIZE  # noqa: E402
+from infer.labels import LabelSchema, gold_labels, read_records  # noqa: E402
 from train.metrics import compute_metrics  # noqa: E402
 
 
@@ -61,20 +62,26 @@ def write_report(
     return metrics
 
 
-def gold_labels(schema: LabelSchema, records: list[dict]) -> dict[str, list[str]]:
-    ids = [schema.encode(r) for r in records]
-    return {h.name: [h.labels[row[k]] for row in ids] for k, h in enumerate(schema.heads)}
-
-
-def evaluate(model_dir: str | Path, data: str | Path, report_dir: str | Path,
-             batch_size: int = 32) -> dict:
-    classifier = load(model_dir)
+def evaluate_texts(
+    classifier: StanceClassifier, texts: list[str], records: list[dict], report_dir: str | Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> dict:
+    """Score `texts` with `predict` (the path users call) against the gold labels of
+    `records`; metrics plus the report folder. Training's dev/test reports come from here too."""
     schema = classifier.schema
-    records = read_records(data, schema)
-    predictions = classifier.predict([r["text"] for r in records], batch_size)
+    predictions = classifier.predict(texts, batch_size)
     pred = {h.name: [p.label[h.name] for p in predictions] for h in schema.heads}
     probs = [p.probabilities for p in predictions]
     return write_report(schema, records, gold_labels(schema, records), pred, probs, report_dir)
+
+
+def evaluate(model_dir: str | Path, data: str | Path, report_dir: str | Path,
+             batch_size: int = DEFAULT_BATCH_SIZE) -> dict:
+    """Reported numbers are fp32, so they do not depend on the CPU that computes them."""
+    classifier = load(model_dir, backend="fp32")
+    records = read_records(data, classifier.schema)
+    return evaluate_texts(classifier, [r["text"] for r in records], records, report_dir,
+                          batch_size)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", required=True, help="trained model folder")
     parser.add_argument("--data", required=True, help="labelled JSONL (LABELS.md format)")
     parser.add_argument("--report-dir", help="default: <model>/reports/<data file stem>")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args(argv)
     report_dir = args.report_dir or Path(args.model) / "reports" / Path(args.data).stem
     metrics = evaluate(args.model, args.data, report_dir, args.batch_size)

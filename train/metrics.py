@@ -47,6 +47,12 @@ def compute_metrics(
     return out
 
 
+def f1_keys(schema: LabelSchema) -> list[str]:
+    """The macro-F1 keys `compute_metrics` gives for `schema`: stance first, then per head."""
+    keys = ["stance_macro_f1"] if schema.actors else []
+    return keys + [f"{h.name}_macro_f1" for h in schema.heads if not h.actor]
+
+
 def headline(metrics: dict) -> float:
     """The number that picks checkpoints: stance macro-F1, else the first macro-F1."""
     if "stance_macro_f1" in metrics:

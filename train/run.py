@@ -29,20 +29,21 @@ from transformers import (
     set_seed,
 )
 
-from infer.base_model import resolve_model
+from infer.classifier import DEFAULT_BATCH_SIZE, StanceClassifier, native_bf16
 from infer.labels import LabelSchema
-from infer.model import MultiHeadClassifier, load_encoder
+from infer.model import ModelMeta, StanceModel, load_encoder
 from infer.text import Normalizer
+from train.base_model import resolve_model
 from train.baseline import run_baseline
 from train.config import TrainConfig
 from train.data import Split, load_splits
-from train.evaluate import write_report
+from train.evaluate import evaluate_texts
 from train.metrics import compute_metrics, headline
 from train.model_card import write_model_card
 from train.report import plot_training_curve
 
 
-def optimizer(model: MultiHeadClassifier, config: TrainConfig) -> torch.optim.Optimizer:
+def optimizer(model: StanceModel, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with the new parts (heads, pooling queries) at `head_learning_rate` and the
     pretrained encoder at `learning_rate`, each layer below the top scaled once more by
     `layer_lr_decay`: the lower layers hold the general language knowledge that a small
@@ -84,38 +85,24 @@ def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Te
 
 def tokenize(split: Split, tokenizer, normalizer: Normalizer, max_length: int) -> Dataset:
     texts = [normalizer(t) for t in split.texts]
-    pairs = [normalizer(t) for t in split.pairs] if split.pairs else None
-    encoded = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
     return Dataset.from_dict({**encoded, "labels": split.labels})
 
 
-def labels_from_logits(schema: LabelSchema, logits: np.ndarray):
-    """Per-head label strings and per-row probability dicts from concatenated logits."""
+def argmax_labels(schema: LabelSchema, logits: np.ndarray) -> dict[str, list[str]]:
+    """Per-head label strings from concatenated logits (the Trainer's per-epoch dev scores)."""
     sizes = [len(h.labels) for h in schema.heads]
     parts = np.split(logits, np.cumsum(sizes)[:-1], axis=-1)
-    pred, probs = {}, [{} for _ in range(len(logits))]
-    for head, part in zip(schema.heads, parts, strict=True):
-        p = torch.tensor(part).float().softmax(-1).numpy()
-        pred[head.name] = [head.labels[i] for i in p.argmax(-1)]
-        for row, dist in zip(probs, p, strict=True):
-            row[head.name] = {v: round(float(x), 6) for v, x in zip(head.labels, dist, strict=True)}
-    return pred, probs
+    return schema.names(np.stack([part.argmax(-1) for part in parts], axis=-1).tolist())
 
 
-@torch.inference_mode()
-def predict_logits(model: MultiHeadClassifier, dataset: Dataset, collator) -> np.ndarray:
-    """Logits in dataset order (the Trainer's own predict reorders rows by length)."""
-    model.eval()
-    rows = dataset.remove_columns("labels")
-    loader = torch.utils.data.DataLoader(rows, batch_size=64, collate_fn=collator)
-    device = next(model.parameters()).device
-    out = [model(**{k: v.to(device) for k, v in batch.items()})["logits"].float().cpu()
-           for batch in loader]
-    return torch.cat(out).numpy()
-
-
-def gold_of(schema: LabelSchema, split: Split) -> dict[str, list[str]]:
-    return {h.name: [h.labels[row[k]] for row in split.labels] for k, h in enumerate(schema.heads)}
+def use_bf16(config: TrainConfig) -> bool:
+    """bf16 autocast where it is fast: on a GPU, or a CPU with native bf16. Elsewhere the CPU
+    emulates it, which is far slower than fp32, so the run falls back to fp32 and says so."""
+    if not config.bf16 or torch.cuda.is_available() or native_bf16():
+        return config.bf16
+    print("bf16: this CPU has no native bf16 (AVX-512 BF16 or AMX), training in fp32")
+    return False
 
 
 def sha256(path: str) -> str:
@@ -149,16 +136,15 @@ def train(config: TrainConfig) -> dict:
     data = {k: tokenize(s, tokenizer, normalizer, config.max_length) for k, s in splits.items()}
     if config.freeze_embeddings:
         encoder.get_input_embeddings().requires_grad_(False)
-    model = MultiHeadClassifier(encoder, schema, config.pooling,
-                                class_weights=class_weights(schema, splits["train"],
-                                                            config.class_weighting))
+    meta = ModelMeta(schema, config.pooling, normalizer, config.max_length)
+    model = StanceModel(encoder, tokenizer, meta,
+                        class_weights=class_weights(schema, splits["train"],
+                                                    config.class_weighting))
 
     def metrics_for_trainer(eval_pred) -> dict[str, float]:
         # The length-grouped sampler reorders dev rows too, so gold comes from label_ids.
-        pred, _ = labels_from_logits(schema, eval_pred.predictions)
-        ids = eval_pred.label_ids
-        gold = {h.name: [h.labels[i] for i in ids[:, k]] for k, h in enumerate(schema.heads)}
-        metrics = compute_metrics(schema, gold, pred)
+        gold = schema.names(eval_pred.label_ids.tolist())
+        metrics = compute_metrics(schema, gold, argmax_labels(schema, eval_pred.predictions))
         flat = {k: v for k, v in metrics.items() if isinstance(v, float)}
         flat.update({f"accuracy_{a}": v for a, v in metrics.get("actor_accuracy", {}).items()})
         flat["headline"] = headline(metrics)
@@ -172,7 +158,7 @@ def train(config: TrainConfig) -> dict:
         learning_rate=config.learning_rate,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=32,
+        per_device_eval_batch_size=DEFAULT_BATCH_SIZE,
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         train_sampling_strategy="group_by_length",
@@ -186,7 +172,7 @@ def train(config: TrainConfig) -> dict:
         report_to=[],
         seed=config.seed,
         use_cpu=not torch.cuda.is_available(),
-        bf16=config.bf16,
+        bf16=use_bf16(config),
     )
     trainer = Trainer(
         model=model,
@@ -203,13 +189,13 @@ def train(config: TrainConfig) -> dict:
     trainer.accelerator.wait_for_everyone()
     results = {}
     if trainer.is_world_process_zero():
-        model.save(output_dir, tokenizer, normalizer, config.max_length)
+        model.save_pretrained(output_dir)
+        # Reported through the same predict() that users call, in fp32 so that the numbers do
+        # not depend on the CPU.
+        classifier = StanceClassifier(model.cpu(), backend="fp32")
         for name in [k for k in ("dev", "test") if k in splits]:
-            logits = predict_logits(model, data[name], collator)
-            pred, probs = labels_from_logits(schema, logits)
-            results[name] = write_report(schema, splits[name].records,
-                                         gold_of(schema, splits[name]), pred, probs,
-                                         output_dir / "reports" / name)
+            results[name] = evaluate_texts(classifier, splits[name].texts, splits[name].records,
+                                           output_dir / "reports" / name)
         if "test" in splits:
             results["baseline_test"] = run_baseline(config,
                                                     output_dir / "reports" / "baseline_test")

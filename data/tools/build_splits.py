@@ -1,13 +1,16 @@
-"""Assemble data/stance/{train,dev,test}.jsonl from candidates, labels and adjudications.
+"""Assemble data/stance/*.jsonl from candidates, labels and adjudications.
 
     python data/tools/build_splits.py
 
-Labels come from the first annotator (`*.a1.jsonl`); `data/annotation/review.jsonl` (a re-read
-of systematic error patterns) and then `data/annotation/adjudicated.jsonl` (the agreement
-study's adjudication) override them. Rows an annotator marked
-as not a sentence (tag lists, link lines, garbled text) are left out, and of two
-near-identical sentences in different splits the train (or dev) copy is dropped, so the
-evaluation sets stay intact.
+Splits: `train`; `dev` and `test` (in domain: SaudiNewsNet and the founding article); and
+`dev_ood` and `test_ood` (out of domain: the dev and test articles of Al Mayadeen and Arabic
+Newspapers, sentences drawn at random, never trained on). Labels come from the first annotator
+(`*.a1.jsonl`); the review passes (`review.jsonl`: systematic error patterns of rounds 1-3;
+`review4/*.review.jsonl`: round-4 labels re-read under GUIDELINES §12) and then the agreement
+studies' adjudications (`adjudicated*.jsonl`) override them. Rows an annotator
+marked as not a sentence (tag lists, link lines, garbled text) are left out, and of two
+near-identical sentences in different splits the copy in the later split of SPLIT_ORDER is
+dropped, so the evaluation sets stay intact.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ ANNOTATION = ROOT / "data" / "annotation"
 OUT = ROOT / "data" / "stance"
 UNUSABLE = re.compile(r"tag words|not a sentence|garbled|link line|list of|contact|unusable"
                       r"|not arabic|navigation", re.I)
-SPLIT_ORDER = {"test": 0, "dev": 1, "train": 2}
+SPLIT_ORDER = {"test": 0, "test_ood": 1, "dev": 2, "dev_ood": 3, "train": 4}
+OUTLETS = ("almayadeen", "arabic-newspapers")
+ROUND_4 = ("ood-", "r4")  # id prefixes of round 4 (other outlets), whose articles never move
 TEST_MINIMUM = 15
 
 
@@ -56,7 +61,8 @@ def move_rare_cells_to_test(rows: list[tuple[str, dict]]) -> list[tuple[str, dic
     for actor in ("iraq", "iran", "us"):
         for cell in ("escalatory", "deescalatory", "supportive"):
             docs = sorted({r["doc_id"] for s, r in rows if s == "train"
-                           and r["stance"][actor] == cell and r["source"] != "synthetic"},
+                           and r["stance"][actor] == cell and r["source"] != "synthetic"
+                           and not r["id"].startswith(ROUND_4)},
                           key=lambda d: hashlib.sha1(d.encode()).hexdigest())
             while test_count(actor, cell) < TEST_MINIMUM and docs:
                 doc = docs.pop(0)
@@ -70,7 +76,8 @@ def main() -> None:
     pool = read("pool*/*.jsonl")
     labels = read("labels*/*.a1.jsonl")
     # Later sources win: the review pass over systematic patterns, then the adjudication.
-    final = {**labels, **read("review.jsonl"), **read("adjudicated.jsonl")}
+    final = {**labels, **read("review.jsonl"), **read("review4/*.review.jsonl"),
+             **read("adjudicated*.jsonl")}
     rows, dropped = [], {"unlabelled": 0, "unusable": 0, "near-duplicate": 0}
     for rid, cand in pool.items():
         label = final.get(rid)
@@ -81,19 +88,32 @@ def main() -> None:
         if UNUSABLE.search(note):
             dropped["unusable"] += 1
             continue
-        source = "seed" if cand["doc_id"] == "seed" else f"saudinewsnet/{cand['source']}"
+        source = cand["source"]
+        if cand["doc_id"] == "seed":
+            source = "seed"
+        elif not source.startswith((*OUTLETS, "saudinewsnet/")):
+            source = f"saudinewsnet/{source}"  # rounds 1-3 wrote the outlet alone
+        split = cand["split"]
+        if source.startswith(OUTLETS) and split != "train":
+            split += "_ood"
         row = {"id": rid, "text": cand["text"], "stance": label["stance"],
                "sentiment": label["sentiment"], "source": source, "doc_id": cand["doc_id"],
                "date": cand["date"], "url": cand["url"],
                "annotator": label.get("annotator", "a1")}
         if label.get("note"):
             row["note"] = label["note"]
-        rows.append((cand["split"], row))
+        rows.append((split, row))
     synthetic = ROOT / "data" / "stance" / "synthetic" / "train_synthetic.jsonl"
     if synthetic.is_file():  # written and labelled by hand for rare cells; train only
         with open(synthetic, encoding="utf-8") as f:
             rows += [("train", json.loads(line)) for line in f if line.strip()]
-    rows = move_rare_cells_to_test(rows)
+    # The moves were decided on rounds 1-3: round 4 must not change them. A round-4 sentence
+    # drawn from a train article that rounds 1-3 moved to test is dropped, not moved.
+    old = move_rare_cells_to_test([(s, r) for s, r in rows if not r["id"].startswith(ROUND_4)])
+    moved = {r["doc_id"] for s, r in old if s == "test"}
+    new = [(s, r) for s, r in rows if r["id"].startswith(ROUND_4)]
+    dropped["in a moved article"] = sum(s == "train" and r["doc_id"] in moved for s, r in new)
+    rows = old + [(s, r) for s, r in new if not (s == "train" and r["doc_id"] in moved)]
     # Near-duplicates across splits: keep the copy in the evaluation split.
     rows.sort(key=lambda r: SPLIT_ORDER[r[0]])
     drop = set()
@@ -101,7 +121,7 @@ def main() -> None:
         drop.add(j if SPLIT_ORDER[rows[j][0]] >= SPLIT_ORDER[rows[i][0]] else i)
     dropped["near-duplicate"] = len(drop)
     OUT.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "dev", "test"):
+    for split in SPLIT_ORDER:
         chosen = sorted((r for k, (s, r) in enumerate(rows) if s == split and k not in drop),
                         key=lambda r: r["id"])
         with (OUT / f"{split}.jsonl").open("w", encoding="utf-8") as f:

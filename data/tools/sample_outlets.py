@@ -110,7 +110,8 @@ def main() -> None:
     by_source = defaultdict(list)
     for row in rows:
         by_source[row["source"].split("/")[0]].append(row)
-    again = [r for rs in by_source.values() for r in rng.sample(rs, round(len(rs) * AGREEMENT_SHARE))]
+    again = [r for rs in by_source.values()
+             for r in rng.sample(rs, round(len(rs) * AGREEMENT_SHARE))]
     rng.shuffle(again)
     folder = args.out.parent / "agreement4"
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,8 @@
 the scarce cells), chosen in two stages; annotators see only the sentences.
 
     python data/tools/sample_training.py cues                     # random + cue-targeted
+    python data/tools/sample_training.py iraq                     # Iraq's cells, narrower cues
+    python data/tools/sample_training.py random                   # a second random draw
     python data/tools/sample_training.py model --model models/default   # the model in the loop
 
 `cues`: a random draw (at least 20% of the new training sentences) and, for the scarce cells
@@ -9,7 +11,10 @@ the scarce cells), chosen in two stages; annotators see only the sentences.
 sentences pairing an actor with cues of that stance. `model`: the sentences the current model is
 least sure of (smallest margin between an actor's two likeliest values, or between the two
 likeliest sentiments) and those where it disagrees with the TF-IDF baseline trained on the same
-labels. Regexes and models only choose *which* sentences are read; `selection4.jsonl` records
+labels. `iraq`: after the first two stages Iraq's three cells were still short of 150 real
+training sentences (the broad cues mostly found Iraqi factions, which are not the state), so
+this stage pairs the Iraqi *state* (government, ministries, forces) with each cell's acts.
+Regexes and models only choose *which* sentences are read; `selection4.jsonl` records
 why each was chosen, and no prediction is written where annotators look.
 """
 
@@ -26,7 +31,7 @@ from pathlib import Path
 
 from corpus import OUTLETS, articles, sentences
 from sample_candidates import dedup_key
-from sample_outlets import ACTORS, MODERN_HINTS, outlet_sentences, write_batches
+from sample_outlets import ACTORS, outlet_sentences, write_batches
 from sample_targeted import split_of_new
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +50,31 @@ CUES = {
                  r"|ترحيب|رحب|حليف|تعاز|تعزية"),
     "us_esc": ("us", r"عقوبات|غارات|قصف|ضربات|استهداف|هجوم|تهديد|هدد|توعد|عدوان|الرد|رداً"),
 }
+IRAQI_STATE = (r"الحكومة العراقية|رئيس الوزراء العراقي|رئيس الحكومة العراقية|الخارجية العراقية"
+               r"|وزير الخارجية العراقي|فؤاد حسين|شياع السوداني|الكاظمي|المالكي|العبادي"
+               r"|الجيش العراقي|القوات العراقية|قوات الأمن العراقية|البرلمان العراقي"
+               r"|مجلس النواب العراقي|الرئيس العراقي|رئيس الجمهورية العراقي|بغداد")
+IRAQ_CUES = {
+    "iraq_state_esc": (IRAQI_STATE, r"استدع|إخراج|إنهاء مهمة|إنهاء وجود|انسحاب قوات|جدولة"
+                       r"|مغادرة القوات|طرد|قمع|اعتقال|اقتحام|قصف|هدد|تهدد|توعد|قطع|رواتب"
+                       r"|حظر|احتجاج|شكوى|يتهم|اتهم|تحمل|يحمل|الرد"),
+    "iraq_state_sup": (IRAQI_STATE, r"تضامن|مساعدات|إغاثة|قافلة|شحنة|طائرة|تعز|يعزي|تهنئ|يهنئ"
+                       r"|مذكرة تفاهم|اتفاقية|وقع|التعاون|دعم|يدعم|تقف|يقف|مساند|أشاد|يشيد"),
+    "iraq_state_deesc": (IRAQI_STATE, r"وساطة|الحوار|التهدئة|التصعيد|ضبط النفس|وقف إطلاق النار"
+                         r"|التوتر|يرفض أن يكون|ساحة|تجنيب|إبعاد|محادثات|التفاوض|المصالحة"),
+}
 RULES = {name: (ACTORS[actor], re.compile(cue)) for name, (actor, cue) in CUES.items()}
+IRAQ_RULES = {name: (re.compile(actor), re.compile(cue))
+              for name, (actor, cue) in IRAQ_CUES.items()}
 # Candidates per source and stage; the model stage splits its share between uncertainty and
 # disagreement with the baseline.
 RANDOM = {"almayadeen": 700, "arabic-newspapers": 150}
 CUED = {"almayadeen": 1000, "arabic-newspapers": 100, "saudinewsnet": 400}
 MODEL = {"almayadeen": 1000, "arabic-newspapers": 200, "saudinewsnet": 400}
+IRAQ = {"almayadeen": 950, "arabic-newspapers": 150, "saudinewsnet": 300}
+RANDOM_AGAIN = {"almayadeen": 560, "arabic-newspapers": 120}
 NO_ACTOR_SHARE = 0.15  # of the random draw
+BATCH = 340  # sentences per annotator batch
 
 
 def already_read() -> set[str]:
@@ -90,11 +113,12 @@ def train_pools(seen: set[str]) -> dict[str, list[dict]]:
     return pools
 
 
-def cued(rows: list[dict], n: int, rng: random.Random) -> list[tuple[dict, str]]:
-    """`n` rows spread evenly over the scarce cells' cue rules, at most 2 per article."""
+def cued(rows: list[dict], n: int, rng: random.Random,
+         rules: dict = RULES) -> list[tuple[dict, str]]:
+    """`n` rows spread evenly over the cue rules, at most 2 per article."""
     by_rule = defaultdict(list)
     for row in rows:
-        for name, (actor, cue) in RULES.items():
+        for name, (actor, cue) in rules.items():
             if actor.search(row["text"]) and cue.search(row["text"]):
                 by_rule[name].append(row)
     picked, taken, per_doc = [], set(), defaultdict(int)
@@ -116,6 +140,14 @@ def cued(rows: list[dict], n: int, rng: random.Random) -> list[tuple[dict, str]]
     return picked
 
 
+def drawn(rows: list[dict], n: int, rng: random.Random) -> list[tuple[dict, str]]:
+    """`n` rows at random, NO_ACTOR_SHARE of them naming no actor."""
+    named = [r for r in rows if r["actor"]]
+    unnamed = [r for r in rows if not r["actor"]]
+    k = round(n * NO_ACTOR_SHARE)
+    return [(r, "random") for r in rng.sample(named, n - k) + rng.sample(unnamed, k)]
+
+
 def stage_cues(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
     pools = train_pools(already_read())
     chosen = []
@@ -123,14 +155,20 @@ def stage_cues(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict,
         print(name, len(rows), "unread train sentences,", sum(r["actor"] for r in rows),
               "naming an actor")
         if name in RANDOM:
-            named = [r for r in rows if r["actor"]]
-            unnamed = [r for r in rows if not r["actor"]]
-            k = round(RANDOM[name] * NO_ACTOR_SHARE)
-            chosen += [(r, "random") for r in rng.sample(named, RANDOM[name] - k)]
-            chosen += [(r, "random") for r in rng.sample(unnamed, k)]
+            chosen += drawn(rows, RANDOM[name], rng)
         taken = {dedup_key(r["text"]) for r, _ in chosen}
         chosen += cued([r for r in rows if dedup_key(r["text"]) not in taken], CUED[name], rng)
     return chosen
+
+
+def stage_random(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    pools = train_pools(already_read())
+    return [pick for name, n in RANDOM_AGAIN.items() for pick in drawn(pools[name], n, rng)]
+
+
+def stage_iraq(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    return [pick for name, rows in train_pools(already_read()).items()
+            for pick in cued(rows, IRAQ[name], rng, IRAQ_RULES)]
 
 
 def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
@@ -148,17 +186,19 @@ def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("stage", choices=("cues", "model"))
+    parser.add_argument("stage", choices=("cues", "iraq", "random", "model"))
     parser.add_argument("--out", type=Path, default=ANNOTATION / "pool4")
     parser.add_argument("--model", default="models/default")
     parser.add_argument("--scan", type=int, default=3000,
                         help="unlabelled sentences per source that the model scores")
     parser.add_argument("--seed", type=int, default=43)
     args = parser.parse_args()
-    rng = random.Random(args.seed + (args.stage == "model"))
-    chosen = (stage_cues if args.stage == "cues" else stage_model)(args, rng)
+    stages = {"cues": (stage_cues, "r4c", 50, 0), "model": (stage_model, "r4m", 60, 1),
+              "iraq": (stage_iraq, "r4i", 70, 2), "random": (stage_random, "r4r", 75, 3)}
+    stage, prefix, first, offset = stages[args.stage]
+    rng = random.Random(args.seed + offset)
+    chosen = stage(args, rng)
     rng.shuffle(chosen)
-    prefix, first = ("r4c", 50) if args.stage == "cues" else ("r4m", 60)
     rows = []
     with SELECTION.open("a", encoding="utf-8") as f:
         for i, (row, why) in enumerate(chosen):
@@ -166,7 +206,7 @@ def main() -> None:
             rows.append({"id": rid, **{k: row[k] for k in ("doc_id", "date", "url", "source",
                                                             "text", "split")}})
             f.write(json.dumps({"id": rid, "why": why}) + "\n")
-    write_batches(rows, args.out, first, size=340)
+    write_batches(rows, args.out, first, size=BATCH)
     counts = defaultdict(int)
     for _, why in chosen:
         counts[why] += 1

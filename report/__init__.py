@@ -1,0 +1,1 @@
+"""The corpus report: charts and tables of what `infer score` wrote (`python -m report`)."""
