@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -210,3 +211,37 @@ def test_attention_pooling_starts_as_mean_pooling_and_round_trips(tiny_base, tmp
         attention.save_pretrained(tmp_path)
         reloaded = StanceModel.from_pretrained(tmp_path)
         assert torch.equal(reloaded(batch["input_ids"], batch["attention_mask"])["logits"], trained)
+
+
+@pytest.mark.slow
+def test_learning_curve_trains_each_size_and_scores_both_tests(tmp_path, tiny_base, monkeypatch):
+    import yaml
+
+    from train import learning_curve
+
+    old = tiny_records("old")
+    new = [{**r, "id": f"r4-{i:03d}", "doc_id": f"r4-doc{i}"}
+           for i, r in enumerate(tiny_records("x"))]
+    train_file = write_jsonl(tmp_path / "train.jsonl", old + new)
+    test_file = write_jsonl(tmp_path / "test.jsonl", tiny_records("t"))
+    settings = tiny_config(tiny_base, {"train": train_file, "dev": test_file,
+                                       "test": test_file}, tmp_path / "unused", epochs=2)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    sizes = [(name, share, seeds[:2]) for name, share, seeds in learning_curve.SIZES]
+    monkeypatch.setattr(learning_curve, "SIZES", tuple(sizes))
+    out = tmp_path / "curve"
+    learning_curve.main(["--config", str(config), "--out", str(out),
+                         "--test-ood", str(test_file)])
+    with open(out / "curve.csv", encoding="utf-8") as f:
+        runs = list(csv.DictReader(f))
+    # 25% and 50% of the 16 old rows, all 16, then old + new (32); two seeds at the larger two.
+    assert [int(r["train_rows"]) for r in runs] == [4, 8, 16, 16, 32, 32]
+    for run in runs:
+        for key in ("test_stance_macro_f1", "test_ood_stance_macro_f1"):
+            assert 0 <= float(run[key]) <= 1
+    with open(out / "summary.csv", encoding="utf-8") as f:
+        summary = list(csv.DictReader(f))
+    assert [int(r["seeds"]) for r in summary] == [1, 1, 2, 2]
+    assert (out / "curve.png").is_file()
+    assert not any((out / "models").iterdir())  # model folders are deleted once scored

@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from infer.labels import LabelSchema, gold_labels
+from infer.labels import LabelSchema, gold_labels, read_records
 from infer.text import Normalizer
 from train.config import TrainConfig, load_config
 from train.data import load_splits
@@ -54,14 +54,20 @@ class TfidfBaseline:
         return pred, probs
 
 
-def run_baseline(config: TrainConfig, report_dir: str | Path, split: str = "test") -> dict:
-    """Fit on train, report on `split` (dev or test) in the same format as the model."""
+def run_baseline(config: TrainConfig, report_dir: str | Path, split: str = "test",
+                 data: str | Path | None = None) -> dict:
+    """Fit on train, report on `split` (dev or test), or on the labelled JSONL file `data`, in
+    the same format as the model."""
     schema, splits = load_splits(config)
-    train, target = splits["train"], splits[split]
+    train = splits["train"]
+    if data is None:
+        records, texts = splits[split].records, splits[split].texts
+    else:
+        records = read_records(data, schema)
+        texts = [r["text"] for r in records]
     baseline = TfidfBaseline(schema, Normalizer.from_dict(config.normalizer))
-    pred, probs = baseline.fit(train.texts, train.labels).predict(target.texts)
-    gold = gold_labels(schema, target.records)
-    return write_report(schema, target.records, gold, pred, probs, report_dir)
+    pred, probs = baseline.fit(train.texts, train.labels).predict(texts)
+    return write_report(schema, records, gold_labels(schema, records), pred, probs, report_dir)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,9 +75,13 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/default.yaml")
     parser.add_argument("--split", default="test", choices=["dev", "test"])
+    parser.add_argument("--data", help="a labelled JSONL file to score instead of --split, "
+                                       "e.g. data/stance/test_ood.jsonl")
     parser.add_argument("--report-dir", default="reports/baseline")
     args = parser.parse_args(argv)
-    metrics = run_baseline(load_config(args.config), Path(args.report_dir) / args.split, args.split)
+    name = Path(args.data).stem if args.data else args.split
+    metrics = run_baseline(load_config(args.config), Path(args.report_dir) / name, args.split,
+                           args.data)
     print(json.dumps(metrics))
 
 

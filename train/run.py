@@ -128,6 +128,9 @@ def train(config: TrainConfig) -> dict:
         # others keep the library's progress bars and notices to themselves.
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
+    # Hashed as read, so that the record holds what was trained on even if a file changes later.
+    data_hashes = {k: sha256(getattr(config, k)) for k in ("train_file", "dev_file", "test_file")
+                   if getattr(config, k)}
     schema, splits = load_splits(config)  # every row validated before the model loads
     set_seed(config.seed)
     base = resolve_model(config.base_model)
@@ -200,17 +203,18 @@ def train(config: TrainConfig) -> dict:
             results["baseline_test"] = run_baseline(config,
                                                     output_dir / "reports" / "baseline_test")
         results["minutes"] = round((time.time() - started) / 60, 2)
-        write_training_info(config, output_dir, results, trainer)
+        write_training_info(config, output_dir, results, trainer, data_hashes)
         shutil.rmtree(checkpoints, ignore_errors=True)
     return results
 
 
-def write_training_info(config: TrainConfig, output_dir: Path, results: dict, trainer) -> None:
-    files = {k: getattr(config, k) for k in ("train_file", "dev_file", "test_file")}
+def write_training_info(
+    config: TrainConfig, output_dir: Path, results: dict, trainer, data_hashes: dict[str, str]
+) -> None:
     info = {
         "config": dataclasses.asdict(config),
         "seed": config.seed,
-        "data_sha256": {k: sha256(v) for k, v in files.items() if v},
+        "data_sha256": data_hashes,
         "versions": {
             "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
