@@ -14,7 +14,7 @@ import argparse
 import json
 from collections import defaultdict
 
-from build_splits import ANNOTATION, read
+from build_splits import ANNOTATION, OUTLETS, read
 from sklearn.metrics import cohen_kappa_score
 
 HEADS = ("iraq", "iran", "us", "sentiment")
@@ -50,7 +50,8 @@ def main() -> None:
     ids = sorted(i for i in second if i in first)
     by_source = defaultdict(list)
     for i in ids:
-        by_source[texts[i].get("source", "saudinewsnet").split("/")[0]].append(i)
+        source = texts[i].get("source", "")
+        by_source[source.split("/")[0] if source.startswith(OUTLETS) else "saudinewsnet"].append(i)
     groups = {**by_source, "all": ids} if len(by_source) > 1 else {"all": ids}
     print(f"{len(ids)} sentences annotated twice")
     print(f"{'source':<20}{'n':>5}{'head':>11}{'kappa':>8}{'agree':>8}")

@@ -70,7 +70,7 @@ IRAQ_RULES = {name: (re.compile(actor), re.compile(cue))
 # disagreement with the baseline.
 RANDOM = {"almayadeen": 700, "arabic-newspapers": 150}
 CUED = {"almayadeen": 1000, "arabic-newspapers": 100, "saudinewsnet": 400}
-MODEL = {"almayadeen": 1000, "arabic-newspapers": 200, "saudinewsnet": 400}
+MODEL = {"almayadeen": 700, "arabic-newspapers": 150, "saudinewsnet": 350}
 IRAQ = {"almayadeen": 950, "arabic-newspapers": 150, "saudinewsnet": 300}
 RANDOM_AGAIN = {"almayadeen": 560, "arabic-newspapers": 120}
 NO_ACTOR_SHARE = 0.15  # of the random draw
@@ -175,13 +175,11 @@ def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict
     sys.path.insert(0, str(ROOT))
     from model_in_the_loop import rank  # noqa: PLC0415 (needs torch; only this stage does)
 
-    pools = train_pools(already_read())
-    chosen = []
-    for name, rows in pools.items():
+    samples = {}
+    for name, rows in train_pools(already_read()).items():
         named = [r for r in rows if r["actor"]]
-        sample = rng.sample(named, min(len(named), args.scan))
-        chosen += rank(sample, MODEL[name], args.model, rng)
-    return chosen
+        samples[name] = rng.sample(named, min(len(named), args.scan))
+    return rank(samples, MODEL, args.model, rng)
 
 
 def main() -> None:
