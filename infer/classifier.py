@@ -7,6 +7,7 @@ input order.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,22 @@ DEFAULT_BATCH_SIZE = 32  # texts per forward pass, everywhere a caller does not 
 SORT_WINDOW = 1024
 
 
+def _cpu_flags() -> set[str]:
+    try:
+        return set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:  # not Linux: no flags, so the fast paths are not assumed
+        return set()
+
+
 def native_bf16() -> bool:
     """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX), per /proc/cpuinfo."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:  # not Linux: stay with fp32 rather than guess
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+
+
+def native_int8() -> bool:
+    """Whether this CPU has int8 dot products (VNNI), which the int8 backend's matmuls need to
+    be fast; without them they run far slower than fp32."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & _cpu_flags())
 
 
 def resolve_backend(backend: str) -> str:
@@ -104,6 +114,10 @@ class StanceClassifier:
             # is not a Linear (attention scores, LayerNorm, heads) in bf16 too.
             model = model.to(torch.bfloat16)
         if backend == "int8":
+            if not native_int8():
+                warnings.warn("backend 'int8': this CPU has no VNNI (int8 dot products), so "
+                              "int8 runs slower than fp32 here; use backend 'auto'",
+                              stacklevel=2)
             quantize_linears(model.encoder)  # infer/int8.py
         self.model = model.eval()
         self.tokenizer = model.tokenizer

@@ -157,3 +157,15 @@ def test_auto_backend_is_bf16_only_on_cpus_with_native_bf16(tiny_model, monkeypa
     assert load(tiny_model[0], backend="int8").backend == "int8"
     with pytest.raises(ValueError, match="backend must be one of"):
         load(tiny_model[0], backend="fp16")
+
+
+@pytest.mark.parametrize(("vnni", "warns"), [(True, False), (False, True)])
+def test_int8_warns_on_cpus_without_vnni(tiny_model, monkeypatch, vnni, warns):
+    import warnings
+
+    monkeypatch.setattr(classifier, "native_int8", lambda: vnni)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(tiny_model[0], backend="int8")
+    slow = [w for w in caught if "no VNNI" in str(w.message)]
+    assert bool(slow) == warns
