@@ -6,7 +6,9 @@ eye; the last ones run `infer score` on the tiny model and report on its output.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import re
 import subprocess
@@ -104,18 +106,22 @@ def report(capsys, *args) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-@pytest.fixture
-def joined(tmp_path, capsys) -> Path:
-    """A report built from a scored file without dates, joined to its input on `id`."""
-    scored = write_jsonl(tmp_path / "scored.jsonl", scored_records())
-    write_jsonl(tmp_path / "scored.jsonl.rejects.jsonl",
+@pytest.fixture(scope="module")
+def joined(tmp_path_factory) -> Path:
+    """A report built from a scored file without dates, joined to its input on `id` (built once:
+    the tests only read it)."""
+    folder = tmp_path_factory.mktemp("joined")
+    scored = write_jsonl(folder / "scored.jsonl", scored_records())
+    write_jsonl(folder / "scored.jsonl.rejects.jsonl",
                 [{"line": 9, "id": None, "reason": "empty text", "raw": ""}] * 2)
-    corpus = write_jsonl(tmp_path / "corpus.jsonl", corpus_records())
-    out = tmp_path / "report"
-    code, err = report(capsys, scored, out, "--input", corpus, "--id-field", "id",
-                       "--freq", "week", "--top", "2", "--model-name", "tiny-test-model")
-    assert code == 0, err
-    assert "warning" not in err
+    corpus = write_jsonl(folder / "corpus.jsonl", corpus_records())
+    out = folder / "report"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = report_main([str(scored), str(out), "--input", str(corpus), "--id-field", "id",
+                            "--freq", "week", "--top", "2", "--model-name", "tiny-test-model"])
+    assert code == 0, err.getvalue()
+    assert "warning" not in err.getvalue()
     return out
 
 
@@ -322,6 +328,7 @@ def test_report_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
         build_report(ReportOptions(scored, tmp_path / "out"))
 
 
+@pytest.mark.slow
 def test_report_matplotlib_is_imported_only_for_reports():
     code = ("import sys, infer, infer.__main__, report.corpus_report; "
             "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))")

@@ -401,6 +401,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(
     assert not out.with_name(name + ".parts").exists()
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, capsys, model_dir):
     rows_in = 2000
     source = corpus_with_bad_lines(tmp_path / "corpus.jsonl", rows_in)
@@ -439,6 +440,7 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, capsys, model_d
 # ------------------------------------------------------------------------------ streaming
 
 
+@pytest.mark.slow
 def test_scorer_pulls_rows_a_chunk_at_a_time(tmp_path, capsys, model_dir, monkeypatch):
     """The corpus is never held: rows are pulled from the reader only one chunk ahead of what
     is already committed to disk."""
