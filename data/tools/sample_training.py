@@ -4,6 +4,7 @@ the scarce cells), chosen in two stages; annotators see only the sentences.
     python data/tools/sample_training.py cues                     # random + cue-targeted
     python data/tools/sample_training.py iraq                     # Iraq's cells, narrower cues
     python data/tools/sample_training.py random                   # a second random draw
+    python data/tools/sample_training.py iraq2                    # Iraq's cells, any Iraqi name
     python data/tools/sample_training.py model --model models/default   # the model in the loop
 
 `cues`: a random draw (at least 20% of the new training sentences) and, for the scarce cells
@@ -66,12 +67,19 @@ IRAQ_CUES = {
 RULES = {name: (ACTORS[actor], re.compile(cue)) for name, (actor, cue) in CUES.items()}
 IRAQ_RULES = {name: (re.compile(actor), re.compile(cue))
               for name, (actor, cue) in IRAQ_CUES.items()}
+# The last pass: any Iraqi name with the same acts, leaving out sentences whose Iraq is an armed
+# group's name (GUIDELINES §12.5), which the broad cues had mostly found.
+FACTIONS = re.compile(r"المقاومة الإسلامية في العراق|المقاومة العراقية|الفصائل العراقية"
+                      r"|كتائب حزب الله|النجباء|سيد الشهداء|فصائل المقاومة في العراق")
+IRAQ_ANY_RULES = {name.replace("_state", ""): (ACTORS["iraq"], cue)
+                  for name, (_, cue) in IRAQ_RULES.items()}
 # Candidates per source and stage; the model stage splits its share between uncertainty and
 # disagreement with the baseline.
 RANDOM = {"almayadeen": 700, "arabic-newspapers": 150}
 CUED = {"almayadeen": 1000, "arabic-newspapers": 100, "saudinewsnet": 400}
 MODEL = {"almayadeen": 700, "arabic-newspapers": 150, "saudinewsnet": 350}
 IRAQ = {"almayadeen": 950, "arabic-newspapers": 150, "saudinewsnet": 300}
+IRAQ_ANY = {"almayadeen": 500, "arabic-newspapers": 100, "saudinewsnet": 80}
 RANDOM_AGAIN = {"almayadeen": 560, "arabic-newspapers": 120}
 NO_ACTOR_SHARE = 0.15  # of the random draw
 BATCH = 340  # sentences per annotator batch
@@ -171,6 +179,13 @@ def stage_iraq(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict,
             for pick in cued(rows, IRAQ[name], rng, IRAQ_RULES)]
 
 
+def stage_iraq_any(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    pools = {name: [r for r in rows if not FACTIONS.search(r["text"])]
+             for name, rows in train_pools(already_read()).items()}
+    return [pick for name, rows in pools.items()
+            for pick in cued(rows, IRAQ_ANY[name], rng, IRAQ_ANY_RULES)]
+
+
 def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
     sys.path.insert(0, str(ROOT))
     from model_in_the_loop import rank  # noqa: PLC0415 (needs torch; only this stage does)
@@ -184,7 +199,7 @@ def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("stage", choices=("cues", "iraq", "random", "model"))
+    parser.add_argument("stage", choices=("cues", "iraq", "random", "model", "iraq2"))
     parser.add_argument("--out", type=Path, default=ANNOTATION / "pool4")
     parser.add_argument("--model", default="models/default")
     parser.add_argument("--scan", type=int, default=3000,
@@ -192,7 +207,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=43)
     args = parser.parse_args()
     stages = {"cues": (stage_cues, "r4c", 50, 0), "model": (stage_model, "r4m", 60, 1),
-              "iraq": (stage_iraq, "r4i", 70, 2), "random": (stage_random, "r4r", 75, 3)}
+              "iraq": (stage_iraq, "r4i", 70, 2), "random": (stage_random, "r4r", 75, 3),
+              "iraq2": (stage_iraq_any, "r4j", 80, 4)}
     stage, prefix, first, offset = stages[args.stage]
     rng = random.Random(args.seed + offset)
     chosen = stage(args, rng)
