@@ -166,9 +166,11 @@ def columns(path: str | Path, fmt: str) -> list[str]:
     return _csv_header(path, "," if fmt == "csv" else "\t")
 
 
-def detect_id_field(path: str | Path, fmt: str) -> str | None:
-    """`ID_FIELD` when the records carry it (a column, or a field of the first JSON object),
-    else None: ids are then line numbers."""
+def id_field_for(path: str | Path, fmt: str, named: str | None = None) -> str | None:
+    """The id field to read: `named` if given, else `ID_FIELD` when the records carry it (a
+    column, or a field of the first JSON object), else None: ids are then line numbers."""
+    if named is not None:
+        return named
     if fmt in ("csv", "tsv", "parquet"):
         return ID_FIELD if ID_FIELD in columns(path, fmt) else None
     if fmt == "jsonl":

@@ -41,7 +41,7 @@ from infer.corpus_io import (
     Reject,
     Row,
     Writer,
-    detect_id_field,
+    id_field_for,
     input_format,
     open_writer,
     output_format,
@@ -93,7 +93,7 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
     id_fields = set()
     for path, _ in files:
         fmt = input_format(path, options.format)
-        id_field = _id_field(path, fmt, options.id_field)
+        id_field = id_field_for(path, fmt, options.id_field)
         id_fields.add(id_field)
         read_corpus(path, fmt, options.text_field, id_field)
     output_format(f"part.{ray_options.output_format}")  # e.g. Parquet without pyarrow
@@ -122,11 +122,6 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
         rejects.rmdir()
     return Summary(records, scored, rejected, 0, seconds, out, rejects if rejected else None,
                    next(iter(id_fields)) if len(id_fields) == 1 else None)
-
-
-def _id_field(path: Path, fmt: str, named: str | None) -> str | None:
-    """As local scoring: the named field, else the file's `id` field if it has one."""
-    return named if named is not None else detect_id_field(path, fmt)
 
 
 def input_files(path: Path, fmt: str | None = None) -> list[tuple[Path, str]]:
@@ -225,7 +220,7 @@ def _read_files(
     for path, name in zip(batch["path"], batch["name"], strict=True):
         file_format = input_format(path, fmt)
         records = read_corpus(path, file_format, text_field,
-                              _id_field(Path(path), file_format, id_field))
+                              id_field_for(path, file_format, id_field))
         for entry, last in to_units(records, split):
             out["file"].append(name)
             out["last"].append(last)

@@ -39,7 +39,7 @@ from infer.corpus_io import (
     Reject,
     Row,
     Writer,
-    detect_id_field,
+    id_field_for,
     input_format,
     open_writer,
     output_format,
@@ -207,9 +207,10 @@ def score(options: ScoreOptions) -> Summary:
 def resolve_id_field(options: ScoreOptions, fmt: str) -> ScoreOptions:
     """The options with `id_field` set to the input's `id` field when none was named and the
     records carry one; unchanged otherwise (ids are then line numbers)."""
-    if options.id_field is not None or not options.input.is_file():
-        return options
-    return dataclasses.replace(options, id_field=detect_id_field(options.input, fmt))
+    if not options.input.is_file():
+        return options  # read_corpus names the missing file
+    return dataclasses.replace(options,
+                               id_field=id_field_for(options.input, fmt, options.id_field))
 
 
 def _settings(options: ScoreOptions, in_format: str, out_format: str) -> dict:

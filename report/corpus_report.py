@@ -45,7 +45,7 @@ from pathlib import Path
 from infer.corpus_io import (
     CorpusError,
     Reject,
-    detect_id_field,
+    id_field_for,
     input_format,
     positive_int,
     records,
@@ -234,7 +234,7 @@ class Corpus:
                               "numbers")
         self.path = path
         # As `infer score`: the records' `id` field when they have one, else line numbers.
-        self.id_field = id_field if id_field is not None else detect_id_field(path, self.format)
+        self.id_field = id_field_for(path, self.format, id_field)
         self.fields = fields  # role (date, source, url, text) -> field name
 
     def _keyed(self) -> Iterator[tuple[str, dict]]:

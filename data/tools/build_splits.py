@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from train.data_check import near_duplicates  # noqa: E402
+from train.data_check import ROUND_4, near_duplicates  # noqa: E402
 
 ANNOTATION = ROOT / "data" / "annotation"
 # "pool*" also matches pool2 and pool3, the targeted rounds for rare cells.
@@ -34,7 +34,6 @@ UNUSABLE = re.compile(r"tag words|not a sentence|garbled|link line|list of|conta
                       r"|not arabic|navigation", re.I)
 SPLIT_ORDER = {"test": 0, "test_ood": 1, "dev": 2, "dev_ood": 3, "train": 4}
 OUTLETS = ("almayadeen", "arabic-newspapers")
-ROUND_4 = ("ood-", "r4")  # id prefixes of round 4 (other outlets), whose articles never move
 TEST_MINIMUM = 15
 
 
