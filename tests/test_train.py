@@ -232,16 +232,17 @@ def test_learning_curve_trains_each_size_and_scores_both_tests(tmp_path, tiny_ba
     monkeypatch.setattr(learning_curve, "SIZES", tuple(sizes))
     out = tmp_path / "curve"
     learning_curve.main(["--config", str(config), "--out", str(out),
-                         "--test-ood", str(test_file)])
+                         "--test-ood", str(test_file), "--dev-ood", str(test_file)])
     with open(out / "curve.csv", encoding="utf-8") as f:
         runs = list(csv.DictReader(f))
     # 25% and 50% of the 16 old rows, all 16, then old + new (32); two seeds at the larger two.
     assert [int(r["train_rows"]) for r in runs] == [4, 8, 16, 16, 32, 32]
     for run in runs:
-        for key in ("test_stance_macro_f1", "test_ood_stance_macro_f1"):
+        for key in ("test_stance_macro_f1", "test_ood_stance_macro_f1", "dev_ood_stance_macro_f1"):
             assert 0 <= float(run[key]) <= 1
     with open(out / "summary.csv", encoding="utf-8") as f:
         summary = list(csv.DictReader(f))
     assert [int(r["seeds"]) for r in summary] == [1, 1, 2, 2]
     assert (out / "curve.png").is_file()
     assert not any((out / "models").iterdir())  # model folders are deleted once scored
+    assert (out / "reports" / "4-42" / "dev_ood" / "metrics.json").is_file()

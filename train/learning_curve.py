@@ -6,7 +6,8 @@ The config is trained on 25%, 50% and 100% of the rounds 1-3 training set (Saudi
 and the synthetic rows) and on the whole training set (with round 4: Al Mayadeen, Arabic
 Newspapers and the targeted SaudiNewsNet sentences), with one seed at the two smaller sizes and
 three at the two larger. Every model is scored through `predict` on the in-domain test and on
-the out-of-domain test (`test_ood.jsonl`), which no training or model choice touches. Writes
+the out-of-domain test (`test_ood.jsonl`), which no training or model choice touches, and on
+dev and out-of-domain dev, so that the largest runs serve as the baseline of model choices. Writes
 curve.csv (one row per run), summary.csv (mean and sd per size) and curve.png; the model
 folders are deleted after scoring.
 """
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default="configs/default.yaml")
     parser.add_argument("--out", type=Path, default=Path("reports/learning_curve"))
     parser.add_argument("--test-ood", default="data/stance/test_ood.jsonl")
+    parser.add_argument("--dev-ood", default="data/stance/dev_ood.jsonl",
+                        help="also scored, so the largest runs double as model-choice baselines")
     args = parser.parse_args(argv)
     from train.run import train  # heavy imports only once the arguments are known to be good
 
@@ -87,10 +90,15 @@ def main(argv: list[str] | None = None) -> None:
             config = load_config(args.config, {"train_file": str(path), "seed": seed,
                                                "output_dir": str(folder), "seed_article": None})
             results = train(config)
-            ood = evaluate(folder, args.test_ood, args.out / "reports" / f"{n}-{seed}")
+            reports = args.out / "reports" / f"{n}-{seed}"
+            ood = evaluate(folder, args.test_ood, reports / "test_ood")
+            dev_ood = evaluate(folder, args.dev_ood, reports / "dev_ood")
+            shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
             runs.append({"size": name, "train_rows": n, "seed": seed,
                          **{f"test_{k}": results["test"][k] for k in KEYS},
                          **{f"test_ood_{k}": ood[k] for k in KEYS},
+                         **{f"dev_{k}": results["dev"][k] for k in KEYS},
+                         **{f"dev_ood_{k}": dev_ood[k] for k in KEYS},
                          "minutes": results["minutes"]})
             shutil.rmtree(folder)
             write_csv(args.out / "curve.csv", runs)
@@ -98,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, _, _ in SIZES:
         group = [r for r in runs if r["size"] == name]
         row = {"size": name, "train_rows": group[0]["train_rows"], "seeds": len(group)}
-        for key in [k for k in group[0] if k.startswith("test")]:
+        for key in [k for k in group[0] if k.startswith(("test", "dev"))]:
             values = [r[key] for r in group]
             row[f"{key}_mean"] = statistics.mean(values)
             row[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
