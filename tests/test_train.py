@@ -235,8 +235,9 @@ def test_learning_curve_trains_each_size_and_scores_both_tests(tmp_path, tiny_ba
                          "--test-ood", str(test_file), "--dev-ood", str(test_file)])
     with open(out / "curve.csv", encoding="utf-8") as f:
         runs = list(csv.DictReader(f))
-    # 25% and 50% of the 16 old rows, all 16, then old + new (32); two seeds at the larger two.
-    assert [int(r["train_rows"]) for r in runs] == [4, 8, 16, 16, 32, 32]
+    # 25% and 50% of the 16 old rows, all 16, then old + new (32); one seed at every size, then
+    # the second seed at the larger two.
+    assert [int(r["train_rows"]) for r in runs] == [4, 8, 16, 32, 16, 32]
     for run in runs:
         for key in ("test_stance_macro_f1", "test_ood_stance_macro_f1", "dev_ood_stance_macro_f1"):
             assert 0 <= float(run[key]) <= 1

@@ -83,40 +83,50 @@ def main(argv: list[str] | None = None) -> None:
     base = load_config(args.config)
     files = subset_files(base.train_file, args.out / "data")
     runs = []
-    for name, _, seeds in SIZES:
+    # One seed at every size first, then the extra seeds: a run cut short still has a whole curve.
+    order = sorted(((i, name, seed) for name, _, seeds in SIZES for i, seed in enumerate(seeds)),
+                   key=lambda run: run[0])
+    for _, name, seed in order:
         path, n = files[name]
-        for seed in seeds:
-            folder = args.out / "models" / f"{n}-{seed}"
-            config = load_config(args.config, {"train_file": str(path), "seed": seed,
-                                               "output_dir": str(folder), "seed_article": None})
-            results = train(config)
-            reports = args.out / "reports" / f"{n}-{seed}"
-            ood = evaluate(folder, args.test_ood, reports / "test_ood")
-            dev_ood = evaluate(folder, args.dev_ood, reports / "dev_ood")
-            shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
-            runs.append({"size": name, "train_rows": n, "seed": seed,
-                         **{f"test_{k}": results["test"][k] for k in KEYS},
-                         **{f"test_ood_{k}": ood[k] for k in KEYS},
-                         **{f"dev_{k}": results["dev"][k] for k in KEYS},
-                         **{f"dev_ood_{k}": dev_ood[k] for k in KEYS},
-                         "minutes": results["minutes"]})
-            shutil.rmtree(folder)
-            write_csv(args.out / "curve.csv", runs)
+        folder = args.out / "models" / f"{n}-{seed}"
+        config = load_config(args.config, {"train_file": str(path), "seed": seed,
+                                           "output_dir": str(folder), "seed_article": None})
+        results = train(config)
+        reports = args.out / "reports" / f"{n}-{seed}"
+        ood = evaluate(folder, args.test_ood, reports / "test_ood")
+        dev_ood = evaluate(folder, args.dev_ood, reports / "dev_ood")
+        shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
+        runs.append({"size": name, "train_rows": n, "seed": seed,
+                     **{f"test_{k}": results["test"][k] for k in KEYS},
+                     **{f"test_ood_{k}": ood[k] for k in KEYS},
+                     **{f"dev_{k}": results["dev"][k] for k in KEYS},
+                     **{f"dev_ood_{k}": dev_ood[k] for k in KEYS},
+                     "minutes": results["minutes"]})
+        shutil.rmtree(folder)
+        write_csv(args.out / "curve.csv", runs)
+        summary = summarise(runs)
+        write_csv(args.out / "summary.csv", summary)
+        plot(summary, args.out / "curve.png")
+    for row in summary:
+        print(f"{row['size']:<20} n={row['train_rows']:<6} seeds={row['seeds']}  "
+              + "  ".join(f"{k.removesuffix('_mean')} {row[k]:.3f}±{row[k[:-5] + '_sd']:.3f}"
+                          for k in row if k.endswith("_mean")))
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Mean and sd over seeds per size, for the sizes run so far."""
     summary = []
     for name, _, _ in SIZES:
         group = [r for r in runs if r["size"] == name]
+        if not group:
+            continue
         row = {"size": name, "train_rows": group[0]["train_rows"], "seeds": len(group)}
         for key in [k for k in group[0] if k.startswith(("test", "dev"))]:
             values = [r[key] for r in group]
             row[f"{key}_mean"] = statistics.mean(values)
             row[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
         summary.append(row)
-    write_csv(args.out / "summary.csv", summary)
-    plot(summary, args.out / "curve.png")
-    for row in summary:
-        print(f"{row['size']:<20} n={row['train_rows']:<6} seeds={row['seeds']}  "
-              + "  ".join(f"{k.removesuffix('_mean')} {row[k]:.3f}±{row[k[:-5] + '_sd']:.3f}"
-                          for k in row if k.endswith("_mean")))
+    return summary
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
