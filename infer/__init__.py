@@ -10,7 +10,7 @@ This package needs only torch and transformers; it never imports the training co
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,10 +29,14 @@ def default_model_dir() -> Path:
     return Path(os.environ.get(MODEL_ENV, DEFAULT_MODEL_DIR))
 
 
-def load(path: str | Path, backend: str = "auto") -> StanceClassifier:
+def load(
+    path: str | Path, backend: str = "auto", actors: Mapping[str, Sequence[str]] | None = None
+) -> StanceClassifier:
     """Load a trained model folder (written by `make train`). `backend`: "auto" (bf16 on CPUs
-    with native bf16, else fp32), "fp32", "bf16" or "int8" (fastest; infer/int8.py)."""
-    return StanceClassifier.load(path, backend)
+    with native bf16, else fp32), "fp32", "bf16" or "int8" (infer/int8.py). `actors`, a mapping
+    of name -> aliases, asks a mention-pooling model about actors it was not trained on:
+    `load(path, actors={"turkey": ["تركيا", "أنقرة", "أردوغان"]})`."""
+    return StanceClassifier.load(path, backend, actors)
 
 
 @lru_cache(maxsize=1)

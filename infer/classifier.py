@@ -120,15 +120,18 @@ class StanceClassifier:
                               stacklevel=2)
             quantize_linears(model.encoder)  # infer/int8.py
         self.model = model.eval()
-        self.tokenizer = model.tokenizer
         self.normalizer = model.meta.normalizer
-        self.max_length = model.meta.max_length
         self.backend = backend
         self.schema: LabelSchema = model.schema
 
     @classmethod
-    def load(cls, path: str | Path, backend: str = "auto") -> StanceClassifier:
-        return cls(StanceModel.from_pretrained(path), backend)
+    def load(
+        cls, path: str | Path, backend: str = "auto",
+        actors: Mapping[str, Sequence[str]] | None = None,
+    ) -> StanceClassifier:
+        """`actors` (name -> aliases) asks a mention-pooling model about actors it was not
+        trained on, through its shared stance classifier (README, New actors)."""
+        return cls(StanceModel.from_pretrained(path, actors), backend)
 
     def predict(
         self, texts: str | Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
@@ -178,34 +181,23 @@ class StanceClassifier:
         clean = [self.normalizer(t) for t in texts]
         live = [i for i, t in enumerate(clean) if t]
         # The tokenizer fails on an empty batch, which a window of only empty texts would be.
-        # verbose=False: long texts are cut below (and flagged), not a warning for the user.
-        encoded = (
-            self.tokenizer([clean[i] for i in live], add_special_tokens=True,
-                           verbose=False)["input_ids"]
-            if live
-            else []
-        )
-        truncated = {i: len(ids) > self.max_length for i, ids in zip(live, encoded, strict=True)}
-        ids_of = {i: self._truncate(ids) for i, ids in zip(live, encoded, strict=True)}
+        features, cut = self.model.encode([clean[i] for i in live]) if live else ([], [])
+        feature_of = dict(zip(live, features, strict=True))
+        truncated = dict(zip(live, cut, strict=True))
         probs: dict[int, tuple[list[float], ...]] = {}
-        order = sorted(live, key=lambda i: len(ids_of[i]))
+        order = sorted(live, key=lambda i: len(feature_of[i]["input_ids"]))
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            for i, row in zip(batch, self._forward([ids_of[i] for i in batch]), strict=True):
+            for i, row in zip(batch, self._forward([feature_of[i] for i in batch]), strict=True):
                 probs[i] = row
         return [
             self._result(texts[i], probs.get(i), truncated.get(i, False)) for i in range(len(texts))
         ]
 
-    def _truncate(self, ids: list[int]) -> list[int]:
-        # Keep the head of a long text and its closing special token.
-        return ids if len(ids) <= self.max_length else ids[: self.max_length - 1] + ids[-1:]
-
     @torch.inference_mode()
-    def _forward(self, batch_ids: list[list[int]]) -> list[tuple[list[float], ...]]:
+    def _forward(self, features: list[dict]) -> list[tuple[list[float], ...]]:
         """Per row, per head, the probabilities as Python floats."""
-        padded = self.tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt")
-        logits = self.model(padded["input_ids"], padded["attention_mask"])["logits"]
+        logits = self.model(**self.model.collate(features))["logits"]
         # One softmax and one `.tolist()` per head for the whole batch, instead of indexing and
         # converting a tensor per row and head: per-row work is then plain Python dict building.
         heads = [h.softmax(-1).tolist() for h in self.model.split(logits.float())]

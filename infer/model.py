@@ -2,15 +2,18 @@
 
 A model folder is a standard transformers folder (the encoder's `config.json`,
 `model.safetensors` and tokenizer files, loadable with `AutoModel`) plus `heads.safetensors`
-(the linear heads) and `label_schema.json` (`ModelMeta`: heads, pooling, normalisation, max
-length), so any BERT-family encoder works unchanged as the body. `StanceModel.from_pretrained`
+(everything on top of the encoder) and `label_schema.json` (`ModelMeta`: heads, pooling,
+normalisation, max length, actor aliases), so any BERT-family encoder works unchanged as the
+body. `StanceModel.from_pretrained`
 and `save_pretrained` are the only code that reads or writes the folder; `ModelMeta.read` reads
 just the metadata, for tools that need the heads but not the weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +22,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from infer.labels import LabelSchema
+from infer.actors import ActorAliases
+from infer.labels import STANCE_VALUES, Head, LabelSchema
 from infer.text import Normalizer
 
 SCHEMA_FILE = "label_schema.json"
 HEADS_FILE = "heads.safetensors"
-POOLINGS = ("mean", "cls", "attention")
+POOLINGS = ("mean", "cls", "attention", "mention")
 
 
 class NotAModelFolder(FileNotFoundError):
@@ -46,10 +50,38 @@ class ModelMeta:
     pooling: str = "mean"
     normalizer: Normalizer = field(default_factory=Normalizer)
     max_length: int = 128
+    # Mention pooling only: every actor's aliases, and the actors the model learned an
+    # embedding for (those added after training share the "unseen actor" embedding).
+    aliases: ActorAliases | None = None
+    trained_actors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.pooling == "mention":
+            if not self.schema.is_stance_task or self.aliases is None:
+                raise ValueError("mention pooling needs the stance task and actor aliases")
+            if self.aliases.names != self.schema.actors:
+                raise ValueError(f"aliases are for {self.aliases.names}, the heads for "
+                                 f"{self.schema.actors}")
 
     @property
     def actors(self) -> list[str]:
         return self.schema.actors
+
+    def with_actors(self, actors: dict[str, list[str]]) -> ModelMeta:
+        """The same model asked about more actors (name -> aliases), or with new aliases for
+        the ones it has; only a mention-pooling model can do this, through its shared stance
+        classifier."""
+        if self.pooling != "mention":
+            raise ValueError(f"a {self.pooling}-pooling model has one head per trained actor and "
+                             "cannot take new ones; train with `pooling: mention`")
+        merged = {**self.aliases.to_dict(), **actors}
+        heads = [h for h in self.schema.heads if h.actor]
+        heads += [Head(a, "stance." + a, STANCE_VALUES, "absent") for a in actors
+                  if a not in self.actors]
+        others = [h for h in self.schema.heads if not h.actor]
+        return dataclasses.replace(
+            self, schema=LabelSchema((*heads, *others)),
+            aliases=ActorAliases({h.actor: merged[h.actor] for h in heads}))
 
     @staticmethod
     def is_model_folder(path: str | Path) -> bool:
@@ -61,22 +93,31 @@ class ModelMeta:
         if not cls.is_model_folder(folder):
             raise NotAModelFolder(folder)
         data = json.loads((Path(folder) / SCHEMA_FILE).read_text(encoding="utf-8"))
+        aliases = ActorAliases(data["aliases"]) if data.get("aliases") else None
         return cls(LabelSchema.from_dict(data), data["pooling"],
-                   Normalizer.from_dict(data["normalizer"]), data["max_length"])
+                   Normalizer.from_dict(data["normalizer"]), data["max_length"], aliases,
+                   tuple(data.get("trained_actors", ())))
 
     def write(self, folder: str | Path) -> None:
         data = {**self.schema.to_dict(), "pooling": self.pooling,
                 "normalizer": self.normalizer.to_dict(), "max_length": self.max_length}
+        if self.aliases is not None:
+            data.update(aliases=self.aliases.to_dict(), trained_actors=list(self.trained_actors))
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         (Path(folder) / SCHEMA_FILE).write_text(text, encoding="utf-8")
 
 
 class StanceModel(nn.Module):
-    """Encoder + pooling + one linear layer whose outputs are split into per-head logits.
+    """Encoder + pooling + classifiers; one encoder pass per sentence feeds every head.
 
-    Pooling: `mean` of the token states, `cls` (token 0), or `attention`: each head pools the
-    tokens with a learned query of its own, so the Iraq head can look at other words than the
-    US head in the same sentence.
+    Pooling: `mean` of the token states, `cls` (token 0), or `attention` (each head pools the
+    tokens with a learned query of its own) feed one linear layer whose outputs are split into
+    per-head logits. `mention` is actor-aware: for each actor it pools the tokens of the actor's
+    alias mentions (a learned "no mention" vector when there are none: actors can be implicit),
+    joins them with the sentence's mean and a learned actor embedding, and one stance classifier
+    shared by all actors reads that, so what it learns of escalation from US sentences also
+    serves Iran's. Sentiment reads the sentence vector. Logits keep one layout for all poolings:
+    each head's values in schema order.
     """
 
     def __init__(
@@ -86,6 +127,8 @@ class StanceModel(nn.Module):
         meta: ModelMeta,
         dropout: float = 0.1,
         class_weights: list[torch.Tensor | None] | None = None,
+        label_smoothing: float = 0.0,
+        actor_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if meta.pooling not in POOLINGS:
@@ -95,26 +138,49 @@ class StanceModel(nn.Module):
         self.meta = meta
         self.sizes = [len(h.labels) for h in meta.schema.heads]
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.Linear(encoder.config.hidden_size, sum(self.sizes))
+        hidden = encoder.config.hidden_size
+        if meta.pooling == "mention":
+            if not getattr(tokenizer, "is_fast", False):
+                raise ValueError("mention pooling needs a fast tokenizer (character offsets)")
+            # One row per trained actor plus a last row for actors added after training, which
+            # `actor_dropout` trains by standing in for a known actor now and then.
+            self.actor_embeddings = nn.Parameter(
+                torch.randn(len(meta.trained_actors) + 1, hidden) * 0.02)
+            self.no_mention = nn.Parameter(torch.zeros(hidden))
+            self.stance = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(),
+                                        nn.Dropout(dropout), nn.Linear(hidden, len(STANCE_VALUES)))
+            self.other_heads = nn.Linear(hidden, sum(self.sizes[len(meta.actors):]))
+        else:
+            self.heads = nn.Linear(hidden, sum(self.sizes))
         # Zero queries weigh every token alike, so attention pooling starts as mean pooling.
-        self.queries = (nn.Parameter(torch.zeros(len(self.sizes), encoder.config.hidden_size))
+        self.queries = (nn.Parameter(torch.zeros(len(self.sizes), hidden))
                         if meta.pooling == "attention" else None)
         self.class_weights = class_weights or [None] * len(self.sizes)
+        self.label_smoothing = label_smoothing
+        self.actor_dropout = actor_dropout
 
     @property
     def schema(self) -> LabelSchema:
         return self.meta.schema
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> StanceModel:
-        """Load a saved model folder for inference (eval mode, CPU)."""
+    def from_pretrained(
+        cls, folder: str | Path, actors: dict[str, Sequence[str]] | None = None
+    ) -> StanceModel:
+        """Load a saved model folder for inference (eval mode, CPU). `actors` (name -> aliases)
+        adds actors to a mention-pooling model, or replaces the aliases of one it has."""
         meta = ModelMeta.read(folder)
+        if actors:
+            meta = meta.with_actors({name: list(words) for name, words in actors.items()})
         tokenizer, encoder = load_encoder(folder)
         model = cls(encoder, tokenizer, meta)
         state = load_file(Path(folder) / HEADS_FILE)
-        if model.queries is not None:
-            model.queries.data.copy_(state.pop("queries"))
-        model.heads.load_state_dict(state)
+        if "weight" in state:  # folders saved before heads.safetensors held named modules
+            state = {("queries" if k == "queries" else "heads." + k): v for k, v in state.items()}
+        model.load_state_dict(state, strict=False)
+        missing = [k for k in model.state_dict() if not k.startswith("encoder.") and k not in state]
+        if missing:
+            raise ValueError(f"{folder}/{HEADS_FILE} lacks {missing}: not written for this model")
         return model.eval()
 
     def save_pretrained(self, folder: str | Path) -> None:
@@ -122,11 +188,43 @@ class StanceModel(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         self.encoder.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
-        state = {k: v.detach().contiguous() for k, v in self.heads.state_dict().items()}
-        if self.queries is not None:
-            state["queries"] = self.queries.detach().contiguous()
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()
+                 if not k.startswith("encoder.")}
         save_file(state, folder / HEADS_FILE)
         self.meta.write(folder)
+
+    def encode(self, texts: Sequence[str]) -> tuple[list[dict[str, list]], list[bool]]:
+        """Token ids (and, for mention pooling, each actor's mention mask) of normalised texts,
+        cut to `max_length` keeping the head and the closing special token; and which texts
+        were cut. Training and `predict` both encode here, so they read texts alike."""
+        mention = self.meta.pooling == "mention"
+        encoded = self.tokenizer(list(texts), return_offsets_mapping=mention, verbose=False)
+        features, truncated = [], []
+        limit = self.meta.max_length
+        for i, ids in enumerate(encoded["input_ids"]):
+            row = {"input_ids": ids}
+            if mention:
+                row["mention_mask"] = self.meta.aliases.token_masks(
+                    texts[i], encoded["offset_mapping"][i])
+            truncated.append(len(ids) > limit)
+            if len(ids) > limit:
+                row = {k: _cut(v, limit) if k == "input_ids" else [_cut(m, limit) for m in v]
+                       for k, v in row.items()}
+            features.append(row)
+        return features, truncated
+
+    def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        """A padded batch of `encode`'s rows (with `labels` when training)."""
+        masks = [f["mention_mask"] for f in features] if "mention_mask" in features[0] else None
+        plain = [{k: v for k, v in f.items() if k != "mention_mask"} for f in features]
+        batch = self.tokenizer.pad(plain, return_tensors="pt")
+        if masks is not None:
+            out = torch.zeros(len(masks), len(masks[0]), batch["input_ids"].shape[1])
+            for i, rows in enumerate(masks):
+                for a, row in enumerate(rows):
+                    out[i, a, : len(row)] = torch.tensor(row, dtype=torch.float32)
+            batch["mention_mask"] = out
+        return dict(batch)
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, hidden) for mean and cls pooling; (batch, heads, hidden) for attention."""
@@ -146,11 +244,16 @@ class StanceModel(nn.Module):
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        mention_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """`labels` is (batch, heads) of label indices; -100 skips a head for a row."""
+        """`labels` is (batch, heads) of label indices; -100 skips a head for a row.
+        `mention_mask` (batch, actors, tokens) marks each actor's mentions (mention pooling)."""
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
-        logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
+        if self.meta.pooling == "mention":
+            logits = self._actor_logits(hidden, attention_mask, mention_mask)
+        else:
+            logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
         if self.queries is not None:  # head k reads its own pooled vector
             logits = torch.cat([part[:, k] for k, part in enumerate(self.split(logits))], dim=-1)
         out = {"logits": logits}
@@ -159,15 +262,41 @@ class StanceModel(nn.Module):
             for i, head_logits in enumerate(self.split(logits)):
                 weight = self.class_weights[i]
                 weight = None if weight is None else weight.to(logits.device, logits.dtype)
-                losses.append(
-                    nn.functional.cross_entropy(head_logits, labels[:, i], weight=weight)
-                )
+                losses.append(nn.functional.cross_entropy(
+                    head_logits, labels[:, i], weight=weight, label_smoothing=self.label_smoothing))
             out["loss"] = torch.stack(losses).sum()
         return out
+
+    def _actor_logits(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, mention_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        batch, actors = hidden.shape[0], len(self.meta.actors)
+        sentence = self.pool(hidden, attention_mask)
+        if mention_mask is None:
+            mention_mask = hidden.new_zeros(batch, actors, hidden.shape[1])
+        mention_mask = mention_mask.to(hidden.dtype)
+        counts = mention_mask.sum(-1, keepdim=True)
+        mentions = torch.einsum("bat,btd->bad", mention_mask, hidden) / counts.clamp(min=1.0)
+        mentions = torch.where(counts > 0, mentions, self.no_mention.to(hidden.dtype))
+        unseen = len(self.meta.trained_actors)
+        slots = torch.tensor([self.meta.trained_actors.index(a) if a in self.meta.trained_actors
+                              else unseen for a in self.meta.actors], device=hidden.device)
+        slots = slots.expand(batch, actors)
+        if self.training and self.actor_dropout:
+            drop = torch.rand(batch, actors, device=hidden.device) < self.actor_dropout
+            slots = slots.masked_fill(drop, unseen)
+        features = torch.cat([sentence.unsqueeze(1).expand(-1, actors, -1), mentions,
+                              self.actor_embeddings.to(hidden.dtype)[slots]], dim=-1)
+        stance = self.stance(self.dropout(features)).flatten(1)
+        return torch.cat([stance, self.other_heads(self.dropout(sentence))], dim=-1)
 
     def split(self, logits: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per-head logits, in schema order."""
         return torch.split(logits, self.sizes, dim=-1)
+
+
+def _cut(ids: list, limit: int) -> list:
+    return ids[: limit - 1] + ids[-1:]
 
 
 class ModelNotAvailable(OSError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from infer.actors import ActorAliases
 from infer.labels import DEFAULT_ACTORS
 from train.base_model import DEFAULT_BASE_MODEL
 
@@ -25,7 +26,9 @@ class ConfigError(ValueError):
 class TrainConfig:
     # Model
     base_model: str = DEFAULT_BASE_MODEL  # the embedded encoder, a hub id, or a local folder
-    pooling: str = "mean"  # "mean", "cls" (token 0) or "attention" (a learned query per head)
+    # "mean", "cls" (token 0), "attention" (a learned query per head) or "mention" (each actor's
+    # mentions pooled, one stance classifier shared by all actors: infer/model.py)
+    pooling: str = "mean"
     max_length: int = 128
     normalizer: dict = field(default_factory=dict)  # infer.text.Normalizer options
     # Data
@@ -33,7 +36,9 @@ class TrainConfig:
     dev_file: str = "data/stance/dev.jsonl"
     test_file: str | None = "data/stance/test.jsonl"
     task: str = "stance"  # "stance": a head per actor + sentiment; "classify": label_columns
-    actors: list[str] = field(default_factory=lambda: list(DEFAULT_ACTORS))
+    # Names (aliases from infer/actors.py) or a mapping name -> aliases, which mention pooling
+    # matches in the text and saves with the model.
+    actors: list[str] | dict[str, list[str]] = field(default_factory=lambda: list(DEFAULT_ACTORS))
     text_column: str = "text"
     label_columns: list[str] = field(default_factory=lambda: ["label"])
     max_train_samples: int | None = None
@@ -49,6 +54,10 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     class_weighting: str = "sqrt"  # "none", "sqrt" or "inverse" class-frequency weights
+    label_smoothing: float = 0.0
+    # Mention pooling: the share of actor slots trained as "an actor not seen in training", so
+    # actors added after training (`infer.load(path, actors=...)`) get a trained embedding.
+    actor_dropout: float = 0.1
     early_stopping_patience: int = 2
     seed: int = 42
     # Output
@@ -57,8 +66,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Check values and files before any model is loaded."""
-        choices = {"pooling": ("mean", "cls", "attention"), "task": ("stance", "classify"),
-                   "class_weighting": ("none", "sqrt", "inverse")}
+        choices = {"pooling": ("mean", "cls", "attention", "mention"),
+                   "task": ("stance", "classify"), "class_weighting": ("none", "sqrt", "inverse")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
@@ -68,6 +77,13 @@ class TrainConfig:
                 raise ConfigError(f"{key}: file not found: {path}")
         if self.task == "stance" and not self.actors:
             raise ConfigError("actors: the stance task needs at least one actor")
+        if self.pooling == "mention":
+            if self.task != "stance":
+                raise ConfigError("pooling: mention needs the stance task (actors and aliases)")
+            try:
+                ActorAliases.for_actors(self.actors)
+            except ValueError as e:
+                raise ConfigError(f"actors: {e}") from None
         if self.task == "classify" and not self.label_columns:
             raise ConfigError("label_columns: the classify task needs at least one column")
         if not 0 < self.layer_lr_decay <= 1:

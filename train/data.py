@@ -69,7 +69,7 @@ def load_splits(config: TrainConfig) -> tuple[LabelSchema, dict[str, Split]]:
     files = {"train": config.train_file, "dev": config.dev_file, "test": config.test_file}
     files = {k: v for k, v in files.items() if v}
     if config.task == "stance":
-        schema = LabelSchema.stance(config.actors)
+        schema = LabelSchema.stance(list(config.actors))
         rows = {k: read_records(v, schema) for k, v in files.items()}
     else:
         rows = {k: _read_table(v) for k, v in files.items()}

@@ -37,6 +37,7 @@ def write_report(
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics = compute_metrics(schema, gold, pred)
+    metrics.update(by_source(schema, records, gold, pred))
     (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     for head in schema.heads:
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
@@ -62,6 +63,32 @@ def write_report(
     return metrics
 
 
+def by_source(
+    schema: LabelSchema, records: list[dict], gold: dict[str, list[str]],
+    pred: dict[str, list[str]],
+) -> dict:
+    """Metrics per source (outlet) when a file mixes several, and the founding article's calls
+    for lower tension (README, Targets): how many of its gold `iraq: deescalatory` sentences
+    come out so."""
+    out: dict = {}
+    sources = [str(r.get("source", "")).split("/")[0] for r in records]
+    if len(set(sources)) > 1:
+        out["per_source"] = {}
+        for source in sorted(set(sources)):
+            rows = [i for i, s in enumerate(sources) if s == source]
+            part = compute_metrics(schema, {h: [g[i] for i in rows] for h, g in gold.items()},
+                                   {h: [p[i] for i in rows] for h, p in pred.items()})
+            out["per_source"][source] = {"rows": len(rows), **{
+                k: v for k, v in part.items() if k.endswith("_macro_f1")}}
+    if "iraq" in schema.actors:
+        calls = [i for i, r in enumerate(records) if str(r.get("id", "")).startswith("seed-")
+                 and gold["iraq"][i] == "deescalatory"]
+        if calls:
+            out["seed_iraq_deescalatory"] = {
+                "hits": sum(pred["iraq"][i] == "deescalatory" for i in calls), "of": len(calls)}
+    return out
+
+
 def evaluate_texts(
     classifier: StanceClassifier, texts: list[str], records: list[dict], report_dir: str | Path,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -76,9 +103,11 @@ def evaluate_texts(
 
 
 def evaluate(model_dir: str | Path, data: str | Path, report_dir: str | Path,
-             batch_size: int = DEFAULT_BATCH_SIZE) -> dict:
-    """Reported numbers are fp32, so they do not depend on the CPU that computes them."""
-    classifier = load(model_dir, backend="fp32")
+             batch_size: int = DEFAULT_BATCH_SIZE,
+             actors: dict[str, list[str]] | None = None) -> dict:
+    """Reported numbers are fp32, so they do not depend on the CPU that computes them.
+    `actors` (name -> aliases) adds actors the model was not trained on (mention pooling)."""
+    classifier = load(model_dir, backend="fp32", actors=actors)
     records = read_records(data, classifier.schema)
     return evaluate_texts(classifier, [r["text"] for r in records], records, report_dir,
                           batch_size)

@@ -15,20 +15,16 @@ folders are deleted after scoring.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
-import shutil
-import statistics
 from pathlib import Path
 
 from infer.labels import iter_jsonl
 from train.config import load_config
 from train.data_check import ROUND_4
-from train.evaluate import evaluate
+from train.experiment import flat_row, summarise, train_and_score, write_csv
 
 SIZES = (("25% of rounds 1-3", 0.25, (42,)), ("50% of rounds 1-3", 0.5, (42,)),
          ("rounds 1-3", 1.0, (42, 43, 44)), ("rounds 1-4", None, (42, 43, 44)))
-KEYS = ("stance_macro_f1", "sentiment_macro_f1")
 
 
 def subset_files(train_file: str, folder: Path) -> dict[str, tuple[Path, int]]:
@@ -53,7 +49,7 @@ def plot(summary: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    x = [row["train_rows"] for row in summary]
+    x = [row["train_rows_mean"] for row in summary]
     tests = {"test": ("in domain", "tab:blue"), "test_ood": ("out of domain", "tab:red")}
     for key, (domain, colour) in tests.items():
         for metric, style in (("stance_macro_f1", "-o"), ("sentiment_macro_f1", "--s")):
@@ -78,63 +74,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dev-ood", default="data/stance/dev_ood.jsonl",
                         help="also scored, so the largest runs double as model-choice baselines")
     args = parser.parse_args(argv)
-    from train.run import train  # heavy imports only once the arguments are known to be good
-
     base = load_config(args.config)
     files = subset_files(base.train_file, args.out / "data")
+    extra = {"dev_ood": args.dev_ood, "test_ood": args.test_ood}
     runs = []
     # One seed at every size first, then the extra seeds: a run cut short still has a whole curve.
     order = sorted(((i, name, seed) for name, _, seeds in SIZES for i, seed in enumerate(seeds)),
                    key=lambda run: run[0])
     for _, name, seed in order:
         path, n = files[name]
-        folder = args.out / "models" / f"{n}-{seed}"
-        config = load_config(args.config, {"train_file": str(path), "seed": seed,
-                                           "output_dir": str(folder), "seed_article": None})
-        results = train(config)
-        reports = args.out / "reports" / f"{n}-{seed}"
-        ood = evaluate(folder, args.test_ood, reports / "test_ood")
-        dev_ood = evaluate(folder, args.dev_ood, reports / "dev_ood")
-        shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
-        runs.append({"size": name, "train_rows": n, "seed": seed,
-                     **{f"test_{k}": results["test"][k] for k in KEYS},
-                     **{f"test_ood_{k}": ood[k] for k in KEYS},
-                     **{f"dev_{k}": results["dev"][k] for k in KEYS},
-                     **{f"dev_ood_{k}": dev_ood[k] for k in KEYS},
-                     "minutes": results["minutes"]})
-        shutil.rmtree(folder)
+        config = load_config(args.config, {
+            "train_file": str(path), "seed": seed, "seed_article": None,
+            "output_dir": str(args.out / "models" / f"{n}-{seed}")})
+        scores = train_and_score(config, extra, args.out / "reports" / f"{n}-{seed}")
+        runs.append({"size": name, "train_rows": n, "seed": seed, **flat_row(scores)})
         write_csv(args.out / "curve.csv", runs)
-        summary = summarise(runs)
+        summary = summarise(runs, "size")
         write_csv(args.out / "summary.csv", summary)
         plot(summary, args.out / "curve.png")
     for row in summary:
-        print(f"{row['size']:<20} n={row['train_rows']:<6} seeds={row['seeds']}  "
+        print(f"{row['size']:<20} n={row['train_rows_mean']:<6.0f} seeds={row['seeds']}  "
               + "  ".join(f"{k.removesuffix('_mean')} {row[k]:.3f}±{row[k[:-5] + '_sd']:.3f}"
-                          for k in row if k.endswith("_mean")))
-
-
-def summarise(runs: list[dict]) -> list[dict]:
-    """Mean and sd over seeds per size, for the sizes run so far."""
-    summary = []
-    for name, _, _ in SIZES:
-        group = [r for r in runs if r["size"] == name]
-        if not group:
-            continue
-        row = {"size": name, "train_rows": group[0]["train_rows"], "seeds": len(group)}
-        for key in [k for k in group[0] if k.startswith(("test", "dev"))]:
-            values = [r[key] for r in group]
-            row[f"{key}_mean"] = statistics.mean(values)
-            row[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        summary.append(row)
-    return summary
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+                          for k in row if k.endswith("_f1_mean")))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,13 @@ import torch
 import transformers
 from datasets import Dataset
 from transformers import (
-    DataCollatorWithPadding,
     EarlyStoppingCallback,
     Trainer,
     TrainingArguments,
     set_seed,
 )
 
+from infer.actors import ActorAliases
 from infer.classifier import DEFAULT_BATCH_SIZE, StanceClassifier, native_bf16
 from infer.labels import LabelSchema
 from infer.model import ModelMeta, StanceModel, load_encoder
@@ -83,10 +83,11 @@ def class_weights(schema: LabelSchema, split: Split, mode: str) -> list[torch.Te
     return weights
 
 
-def tokenize(split: Split, tokenizer, normalizer: Normalizer, max_length: int) -> Dataset:
-    texts = [normalizer(t) for t in split.texts]
-    encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    return Dataset.from_dict({**encoded, "labels": split.labels})
+def tokenize(split: Split, model: StanceModel) -> Dataset:
+    """Encoded exactly as `predict` encodes (StanceModel.encode), with the labels."""
+    features, _ = model.encode([model.meta.normalizer(t) for t in split.texts])
+    columns = {k: [f[k] for f in features] for k in features[0]}
+    return Dataset.from_dict({**columns, "labels": split.labels})
 
 
 def argmax_labels(schema: LabelSchema, logits: np.ndarray) -> dict[str, list[str]]:
@@ -136,13 +137,17 @@ def train(config: TrainConfig) -> dict:
     base = resolve_model(config.base_model)
     tokenizer, encoder = load_encoder(base)
     normalizer = Normalizer.from_dict(config.normalizer)
-    data = {k: tokenize(s, tokenizer, normalizer, config.max_length) for k, s in splits.items()}
     if config.freeze_embeddings:
         encoder.get_input_embeddings().requires_grad_(False)
-    meta = ModelMeta(schema, config.pooling, normalizer, config.max_length)
+    aliases = ActorAliases.for_actors(config.actors) if config.pooling == "mention" else None
+    meta = ModelMeta(schema, config.pooling, normalizer, config.max_length, aliases,
+                     tuple(schema.actors) if aliases else ())
     model = StanceModel(encoder, tokenizer, meta,
                         class_weights=class_weights(schema, splits["train"],
-                                                    config.class_weighting))
+                                                    config.class_weighting),
+                        label_smoothing=config.label_smoothing,
+                        actor_dropout=config.actor_dropout)
+    data = {k: tokenize(s, model) for k, s in splits.items()}
 
     def metrics_for_trainer(eval_pred) -> dict[str, float]:
         # The length-grouped sampler reorders dev rows too, so gold comes from label_ids.
@@ -153,7 +158,6 @@ def train(config: TrainConfig) -> dict:
         flat["headline"] = headline(metrics)
         return flat
 
-    collator = DataCollatorWithPadding(tokenizer)
     output_dir = Path(config.output_dir)
     checkpoints = output_dir / "checkpoints"
     args = TrainingArguments(
@@ -183,7 +187,7 @@ def train(config: TrainConfig) -> dict:
         args=args,
         train_dataset=data["train"],
         eval_dataset=data["dev"],
-        data_collator=collator,
+        data_collator=model.collate,
         compute_metrics=metrics_for_trainer,
         callbacks=[EarlyStoppingCallback(config.early_stopping_patience)],
     )

@@ -6,6 +6,7 @@ the scarce cells), chosen in two stages; annotators see only the sentences.
     python data/tools/sample_training.py random                   # a second random draw
     python data/tools/sample_training.py iraq2                    # Iraq's cells, any Iraqi name
     python data/tools/sample_training.py model --model models/default   # the model in the loop
+    python data/tools/sample_training.py iraq3 --batch 200        # every unread Iraqi-state name
 
 `cues`: a random draw (at least 20% of the new training sentences) and, for the scarce cells
 (Iraq escalatory / deescalatory / supportive, Iran deescalatory / supportive, US escalatory),
@@ -15,6 +16,11 @@ likeliest sentiments) and those where it disagrees with the TF-IDF baseline trai
 labels. `iraq`: after the first two stages Iraq's three cells were still short of 150 real
 training sentences (the broad cues mostly found Iraqi factions, which are not the state), so
 this stage pairs the Iraqi *state* (government, ministries, forces) with each cell's acts.
+`iraq3` (after `iraq2`, Iraq escalatory and supportive still short): every unread sentence of a
+train article that names an office of the Iraqi state (a wider list: the PMF, the KRG, Iraqi
+verbs of statement), without a cue, in Al Mayadeen and Arabic Newspapers, whose acts the cues
+had missed; in SaudiNewsNet, whose Iraq of 2015 is mostly the war on ISIS (rule 5), only those
+that also carry an escalatory or supportive cue.
 Regexes and models only choose *which* sentences are read; `selection4.jsonl` records
 why each was chosen, and no prediction is written where annotators look.
 """
@@ -73,6 +79,16 @@ FACTIONS = re.compile(r"المقاومة الإسلامية في العراق|ا
                       r"|كتائب حزب الله|النجباء|سيد الشهداء|فصائل المقاومة في العراق")
 IRAQ_ANY_RULES = {name.replace("_state", ""): (ACTORS["iraq"], cue)
                   for name, (_, cue) in IRAQ_RULES.items()}
+IRAQI_STATE_WIDE = re.compile(
+    IRAQI_STATE + r"|السوداني|وزارة الخارجية العراقية|السفارة العراقية|الحكومة الاتحادية"
+    r"|الحشد الشعبي|البيشمركة|إقليم كردستان|حكومة الإقليم|البارزاني|الطالباني"
+    r"|العراق (?:يدعو|يطالب|يدين|يرفض|يؤكد|يعلن|يرحب|يوقع|يستدعي)"
+    r"|بغداد (?:تدعو|تطالب|ترفض|تؤكد|تعلن|ترحب|توقع)")
+WIDE_CUES = re.compile(
+    r"استدع|إنهاء|انسحاب|مغادرة|طرد|قمع|اعتقال|مذكرة|اقتحام|قصف|هدد|تهدد|توعد|قطع|حظر|شكوى"
+    r"|يتهم|اتهم|تحمل|يحمل|الرد|منع|إغلاق|عقوب|أوقف|تجميد|سحب|ترحيل|يهاجم|هاجم|حملة"
+    r"|تضامن|مساعد|إغاثة|قافلة|شحن|تعز|يعزي|تهنئ|يهنئ|اتفاق|وقع|يوقع|التعاون|دعم|يدعم|تقف"
+    r"|يقف|مساند|أشاد|يشيد|شكر|يشكر|ترحب|يرحب|رحب|تبرع|منح|قرض|استثمار|شراكة|أرسل|يرسل|ترسل")
 # Candidates per source and stage; the model stage splits its share between uncertainty and
 # disagreement with the baseline.
 RANDOM = {"almayadeen": 700, "arabic-newspapers": 150}
@@ -186,6 +202,19 @@ def stage_iraq_any(args: argparse.Namespace, rng: random.Random) -> list[tuple[d
             for pick in cued(rows, IRAQ_ANY[name], rng, IRAQ_ANY_RULES)]
 
 
+def stage_iraq_state(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
+    picks = []
+    for name, rows in train_pools(already_read()).items():
+        for row in rows:
+            text = row["text"]
+            if FACTIONS.search(text) or not IRAQI_STATE_WIDE.search(text):
+                continue
+            if name == "saudinewsnet" and not WIDE_CUES.search(text):
+                continue
+            picks.append((row, "iraq-state"))
+    return picks
+
+
 def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict, str]]:
     sys.path.insert(0, str(ROOT))
     from model_in_the_loop import rank  # noqa: PLC0415 (needs torch; only this stage does)
@@ -199,16 +228,17 @@ def stage_model(args: argparse.Namespace, rng: random.Random) -> list[tuple[dict
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("stage", choices=("cues", "iraq", "random", "model", "iraq2"))
+    parser.add_argument("stage", choices=("cues", "iraq", "random", "model", "iraq2", "iraq3"))
     parser.add_argument("--out", type=Path, default=ANNOTATION / "pool4")
     parser.add_argument("--model", default="models/default")
     parser.add_argument("--scan", type=int, default=3000,
                         help="unlabelled sentences per source that the model scores")
     parser.add_argument("--seed", type=int, default=43)
+    parser.add_argument("--batch", type=int, default=BATCH, help="sentences per batch file")
     args = parser.parse_args()
     stages = {"cues": (stage_cues, "r4c", 50, 0), "model": (stage_model, "r4m", 60, 1),
               "iraq": (stage_iraq, "r4i", 70, 2), "random": (stage_random, "r4r", 75, 3),
-              "iraq2": (stage_iraq_any, "r4j", 80, 4)}
+              "iraq2": (stage_iraq_any, "r4j", 80, 4), "iraq3": (stage_iraq_state, "r4k", 90, 5)}
     stage, prefix, first, offset = stages[args.stage]
     rng = random.Random(args.seed + offset)
     chosen = stage(args, rng)
@@ -220,7 +250,7 @@ def main() -> None:
             rows.append({"id": rid, **{k: row[k] for k in ("doc_id", "date", "url", "source",
                                                             "text", "split")}})
             f.write(json.dumps({"id": rid, "why": why}) + "\n")
-    write_batches(rows, args.out, first, size=BATCH)
+    write_batches(rows, args.out, first, size=args.batch)
     counts = defaultdict(int)
     for _, why in chosen:
         counts[why] += 1

@@ -1,0 +1,94 @@
+"""Compare model recipes over seeds, in domain and out of domain, and say which one to adopt.
+
+    python -m train.compare configs/default.yaml configs/mention.yaml [--seeds 42 43 44]
+        [--set label_smoothing=0.1] [--out reports/compare]
+
+Each config (optionally with `--set key=value` overrides for all) is trained once per seed and
+scored on dev, test, dev_ood and test_ood. The choice is made on out-of-domain dev only: a
+recipe is adopted over the first (the baseline) when its mean dev_ood stance macro-F1 is higher
+by more than the larger of the two seed sds. test and test_ood are reported, never chosen on.
+Writes runs.csv, summary.csv (mean and sd per recipe), cells.csv (dev_ood F1 per actor x stance
+cell, mean over seeds) and prints the verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import yaml
+
+from train.config import load_config
+from train.experiment import OOD_SETS, flat_row, summarise, train_and_score, write_csv
+
+CHOICE = "dev_ood_stance_macro_f1"
+
+
+def verdict(summary: list[dict]) -> str:
+    base = summary[0]
+    lines = []
+    for row in summary[1:]:
+        gain = row[f"{CHOICE}_mean"] - base[f"{CHOICE}_mean"]
+        spread = max(row[f"{CHOICE}_sd"], base[f"{CHOICE}_sd"])
+        adopt = gain > spread and row["seeds"] > 1
+        lines.append(f"{row['recipe']}: dev_ood stance {gain:+.3f} vs {base['recipe']} "
+                     f"(seed sd {spread:.3f}) -> {'adopt' if adopt else 'keep the baseline'}")
+    return "\n".join(lines)
+
+
+def cell_table(out: Path, runs: list[dict]) -> list[dict]:
+    """dev_ood F1 per cell, mean over a recipe's seeds, read from the runs' reports."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for run in runs:
+        metrics = json.loads((out / "reports" / run["name"] / "dev_ood" / "metrics.json")
+                             .read_text(encoding="utf-8"))
+        for cell, m in metrics["per_cell"].items():
+            cells.setdefault((run["recipe"], cell), []).append(m["f1"])
+    return [{"recipe": recipe, "cell": cell, "f1_mean": statistics.mean(values),
+             "f1_sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+            for (recipe, cell), values in cells.items()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m train.compare", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+", help="YAML configs; the first is the baseline")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for every recipe, e.g. --set epochs=2")
+    parser.add_argument("--out", type=Path, default=Path("reports/compare"))
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set takes KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    for path in args.configs:  # every config checked before the first run starts
+        load_config(path, overrides)
+    runs = []
+    for seed in args.seeds:  # one seed of every recipe first: a cut-short run still compares
+        for path in args.configs:
+            recipe = Path(path).stem
+            name = f"{recipe}-{seed}"
+            config = load_config(path, {**overrides, "seed": seed, "seed_article": None,
+                                        "output_dir": str(args.out / "models" / name)})
+            scores = train_and_score(config, OOD_SETS, args.out / "reports" / name)
+            runs.append({"recipe": recipe, "name": name, "seed": seed, **flat_row(scores)})
+            write_csv(args.out / "runs.csv", runs)
+            summary = summarise(runs, "recipe")
+            write_csv(args.out / "summary.csv", summary)
+            write_csv(args.out / "cells.csv", cell_table(args.out, runs))
+    for row in summary:
+        print(f"{row['recipe']:<16} seeds={row['seeds']}  " + "  ".join(
+            f"{k.removesuffix('_mean')} {row[k]:.3f}±{row[k[:-5] + '_sd']:.3f}"
+            for k in row if k.endswith("_f1_mean")))
+    text = verdict(summary)
+    (args.out / "verdict.txt").write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
