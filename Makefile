@@ -14,7 +14,8 @@ SCORED ?=
 ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup train test test-fast eval baseline data-check score bench report demo lint clean
+.PHONY: setup train test test-fast eval baseline data-check score bench report demo lint clean \
+	compare leave-one-actor-out learning-curve
 
 ## setup: virtualenv, CPU torch, pinned packages, and the embedded base model (idempotent)
 setup: $(STAMP)
@@ -53,6 +54,20 @@ eval: setup
 ## baseline: TF-IDF + logistic regression on the same data and report
 baseline: setup
 	$(PY) -m train.baseline --config $(CONFIG) $(ARGS)
+
+## compare: train each of CONFIGS once per seed (SEEDS), choose on out-of-domain dev
+CONFIGS ?= configs/default.yaml configs/mention.yaml
+SEEDS ?= 42 43 44
+compare: setup
+	$(PY) -m train.compare $(CONFIGS) --seeds $(SEEDS) $(ARGS)
+
+## leave-one-actor-out: train without each actor, score it as an added actor (mention pooling)
+leave-one-actor-out: setup
+	$(PY) -m train.leave_one_actor_out --config configs/mention.yaml --seeds $(SEEDS) $(ARGS)
+
+## learning-curve: CONFIG on 25/50/100% of the rounds 1-3 train set and on all of it
+learning-curve: setup
+	$(PY) -m train.learning_curve --config $(CONFIG) $(ARGS)
 
 ## data-check: validate every labelled file and print the counts table
 data-check: setup

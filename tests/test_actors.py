@@ -99,10 +99,16 @@ def mention_trained(tmp_path_factory, tiny_base, tiny_data):
     return out, train(config)
 
 
+@pytest.mark.slow
 def test_mention_model_trains_saves_aliases_and_reloads_identically(mention_trained):
     folder, results = mention_trained
     assert results["test"]["stance_macro_f1"] > 0.9  # train == test: the fixture is learned
-    saved = json.loads((folder / "label_schema.json").read_text(encoding="utf-8"))
+    import subprocess
+    import sys
+
+    info = subprocess.run([sys.executable, "-m", "infer", "info", str(folder)],
+                          capture_output=True, text=True, check=True)
+    saved = json.loads(info.stdout)
     assert saved["pooling"] == "mention" and saved["trained_actors"] == ["iraq", "iran"]
     assert saved["aliases"]["iran"][-1] == "الحرس الثوري"
     texts = [r["text"] for r in tiny_records()]
@@ -111,6 +117,7 @@ def test_mention_model_trains_saves_aliases_and_reloads_identically(mention_trai
         p.to_dict() for p in second.predict(texts)]
 
 
+@pytest.mark.slow
 def test_an_actor_added_at_load_gets_a_stance_from_the_shared_classifier(mention_trained):
     folder, _ = mention_trained
     us = {"us": ["واشنطن", "الولايات المتحدة", "أمريكي"]}
