@@ -48,3 +48,23 @@ def test_accuracy_and_sentiment_match_sklearn():
 def test_perfect_predictions_score_one():
     metrics = compute_metrics(SCHEMA, GOLD, GOLD)
     assert metrics["stance_macro_f1"] == 1.0 and metrics["sentiment_macro_f1"] == 1.0
+
+
+def test_reports_score_each_source_and_count_the_founding_articles_calls(tmp_path):
+    from train.evaluate import write_report
+
+    schema = LabelSchema.stance()
+    records = [{"id": "seed-0000", "source": "seed"}, {"id": "seed-0001", "source": "seed"},
+               {"id": "am-1", "source": "almayadeen"},
+               {"id": "an-1", "source": "arabic-newspapers/x"}]
+    gold = {"iraq": ["deescalatory", "deescalatory", "escalatory", "absent"],
+            "iran": ["absent"] * 4, "us": ["absent"] * 4,
+            "sentiment": ["positive", "positive", "negative", "neutral"]}
+    pred = {**gold, "iraq": ["deescalatory", "supportive", "escalatory", "absent"]}
+    probs = [{}] * 4
+    metrics = write_report(schema, records, gold, pred, probs, tmp_path)
+    assert metrics["seed_iraq_deescalatory"] == {"hits": 1, "of": 2}
+    assert set(metrics["per_source"]) == {"seed", "almayadeen", "arabic-newspapers"}
+    assert metrics["per_source"]["almayadeen"]["rows"] == 1
+    assert metrics["per_source"]["almayadeen"]["stance_macro_f1"] == 1.0
+    assert metrics["per_source"]["seed"]["stance_macro_f1"] < 1.0
