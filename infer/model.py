@@ -23,7 +23,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from infer.actors import ActorAliases
-from infer.labels import STANCE_VALUES, Head, LabelSchema
+from infer.labels import STANCE_VALUES, LabelSchema
 from infer.text import Normalizer
 
 SCHEMA_FILE = "label_schema.json"
@@ -74,14 +74,9 @@ class ModelMeta:
         if self.pooling != "mention":
             raise ValueError(f"a {self.pooling}-pooling model has one head per trained actor and "
                              "cannot take new ones; train with `pooling: mention`")
-        merged = {**self.aliases.to_dict(), **actors}
-        heads = [h for h in self.schema.heads if h.actor]
-        heads += [Head(a, "stance." + a, STANCE_VALUES, "absent") for a in actors
-                  if a not in self.actors]
-        others = [h for h in self.schema.heads if not h.actor]
-        return dataclasses.replace(
-            self, schema=LabelSchema((*heads, *others)),
-            aliases=ActorAliases({h.actor: merged[h.actor] for h in heads}))
+        merged = {**self.aliases.to_dict(), **actors}  # the trained actors first, in their order
+        return dataclasses.replace(self, schema=LabelSchema.stance(list(merged)),
+                                   aliases=ActorAliases(merged))
 
     @staticmethod
     def is_model_folder(path: str | Path) -> bool:
@@ -147,6 +142,11 @@ class StanceModel(nn.Module):
             self.actor_embeddings = nn.Parameter(
                 torch.randn(len(meta.trained_actors) + 1, hidden) * 0.02)
             self.no_mention = nn.Parameter(torch.zeros(hidden))
+            # Each schema actor's embedding row: its own if trained, else the unseen-actor row.
+            trained = meta.trained_actors
+            self.register_buffer("actor_slots", torch.tensor(
+                [trained.index(a) if a in trained else len(trained) for a in meta.actors]),
+                persistent=False)
             self.stance = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(),
                                         nn.Dropout(dropout), nn.Linear(hidden, len(STANCE_VALUES)))
             self.other_heads = nn.Linear(hidden, sum(self.sizes[len(meta.actors):]))
@@ -208,22 +208,22 @@ class StanceModel(nn.Module):
                     texts[i], encoded["offset_mapping"][i])
             truncated.append(len(ids) > limit)
             if len(ids) > limit:
-                row = {k: _cut(v, limit) if k == "input_ids" else [_cut(m, limit) for m in v]
-                       for k, v in row.items()}
+                row["input_ids"] = _cut(ids, limit)
+                if mention:
+                    row["mention_mask"] = [_cut(m, limit) for m in row["mention_mask"]]
             features.append(row)
         return features, truncated
 
     def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
         """A padded batch of `encode`'s rows (with `labels` when training)."""
-        masks = [f["mention_mask"] for f in features] if "mention_mask" in features[0] else None
-        plain = [{k: v for k, v in f.items() if k != "mention_mask"} for f in features]
-        batch = self.tokenizer.pad(plain, return_tensors="pt")
-        if masks is not None:
-            out = torch.zeros(len(masks), len(masks[0]), batch["input_ids"].shape[1])
-            for i, rows in enumerate(masks):
-                for a, row in enumerate(rows):
-                    out[i, a, : len(row)] = torch.tensor(row, dtype=torch.float32)
-            batch["mention_mask"] = out
+        if "mention_mask" not in features[0]:
+            return dict(self.tokenizer.pad(features, return_tensors="pt"))
+        batch = self.tokenizer.pad([{k: v for k, v in f.items() if k != "mention_mask"}
+                                    for f in features], return_tensors="pt")
+        width = batch["input_ids"].shape[1]
+        batch["mention_mask"] = torch.tensor(
+            [[row + [0] * (width - len(row)) for row in f["mention_mask"]] for f in features],
+            dtype=torch.float32)
         return dict(batch)
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -279,9 +279,7 @@ class StanceModel(nn.Module):
         mentions = torch.einsum("bat,btd->bad", mention_mask, hidden) / counts.clamp(min=1.0)
         mentions = torch.where(counts > 0, mentions, self.no_mention.to(hidden.dtype))
         unseen = len(self.meta.trained_actors)
-        slots = torch.tensor([self.meta.trained_actors.index(a) if a in self.meta.trained_actors
-                              else unseen for a in self.meta.actors], device=hidden.device)
-        slots = slots.expand(batch, actors)
+        slots = self.actor_slots.expand(batch, actors)
         if self.training and self.actor_dropout:
             drop = torch.rand(batch, actors, device=hidden.device) < self.actor_dropout
             slots = slots.masked_fill(drop, unseen)
