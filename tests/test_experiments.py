@@ -48,6 +48,16 @@ def test_compare_trains_each_recipe_per_seed_and_chooses_on_dev_ood(
     assert verdict in capsys.readouterr().out
     assert not any((out / "models").iterdir())
 
+    # Called again with the same --out (a cut-short comparison resumed), finished runs are kept.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(compare, "train_and_score", no_training)
+    compare.main([mean, mention, "--seeds", "1", "2", "--set", "epochs=2", "--out", str(out)])
+    assert read_csv(out / "runs.csv") == runs
+    with pytest.raises(SystemExit, match="other configs"):
+        compare.main([mean, mention, "--seeds", "1", "--set", "epochs=3", "--out", str(out)])
+
 
 @pytest.mark.slow
 def test_leave_one_actor_out_scores_each_held_out_actor(tmp_path, tiny_base, tiny_data,

@@ -8,12 +8,15 @@ scored on dev, test, dev_ood and test_ood. The choice is made on out-of-domain d
 recipe is adopted over the first (the baseline) when its mean dev_ood stance macro-F1 is higher
 by more than the larger of the two seed sds. test and test_ood are reported, never chosen on.
 Writes runs.csv, summary.csv (mean and sd per recipe), cells.csv (dev_ood F1 per actor x stance
-cell, mean over seeds) and prints the verdict.
+cell, mean over seeds) and prints the verdict. A run takes half an hour on a 2-core CPU, so the
+tables are rewritten after every run, and the same command with the same `--out` resumes: runs
+already in runs.csv are kept, not trained again (the configs and `--set` must be the same).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 from pathlib import Path
@@ -24,6 +27,23 @@ from train.config import load_config
 from train.experiment import OOD_SETS, flat_row, summarise, train_and_score, write_csv
 
 CHOICE = "dev_ood_stance_macro_f1"
+
+
+def finished_runs(out: Path, settings: dict) -> list[dict]:
+    """The runs of an earlier, cut-short call with the same settings, read back from runs.csv."""
+    saved = out / "settings.json"
+    if not saved.is_file():
+        return []
+    if json.loads(saved.read_text(encoding="utf-8")) != settings:
+        raise SystemExit(f"{out} holds a comparison with other configs or --set values "
+                         f"({saved}); pass a new --out, or delete the folder to start over")
+    path = out / "runs.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (v if k in ("recipe", "name") else int(v) if k == "seed" else float(v))
+             for k, v in row.items()} for row in rows]
 
 
 def verdict(summary: list[dict]) -> str:
@@ -68,11 +88,20 @@ def main(argv: list[str] | None = None) -> None:
         overrides[key] = yaml.safe_load(value)
     for path in args.configs:  # every config checked before the first run starts
         load_config(path, overrides)
-    runs = []
+    settings = {"configs": [Path(c).read_text(encoding="utf-8") for c in args.configs],
+                "set": overrides}
+    runs = finished_runs(args.out, settings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "settings.json").write_text(json.dumps(settings, ensure_ascii=False, indent=1),
+                                            encoding="utf-8")
+    done = {run["name"] for run in runs}
     for seed in args.seeds:  # one seed of every recipe first: a cut-short run still compares
         for path in args.configs:
             recipe = Path(path).stem
             name = f"{recipe}-{seed}"
+            if name in done:
+                print(f"{name}: already in {args.out / 'runs.csv'}, kept")
+                continue
             config = load_config(path, {**overrides, "seed": seed, "seed_article": None,
                                         "output_dir": str(args.out / "models" / name)})
             scores = train_and_score(config, OOD_SETS, args.out / "reports" / name)
@@ -81,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             summary = summarise(runs, "recipe")
             write_csv(args.out / "summary.csv", summary)
             write_csv(args.out / "cells.csv", cell_table(args.out, runs))
+    summary = summarise(runs, "recipe")
     for row in summary:
         print(f"{row['recipe']:<16} seeds={row['seeds']}  " + "  ".join(
             f"{k.removesuffix('_mean')} {row[k]:.3f}±{row[k[:-5] + '_sd']:.3f}"

@@ -46,9 +46,13 @@ def train_and_score(
 
 
 def flat_row(scores: dict[str, dict], keys: tuple[str, ...] = KEYS) -> dict[str, float]:
-    """`<set>_<metric>` columns of a run's headline metrics, and its minutes."""
+    """`<set>_<metric>` columns of a run's headline metrics, the founding article's Iraqi
+    calls labelled de-escalatory (`test_founding_hits`, of 8), and its minutes."""
     row = {f"{name}_{k}": m[k] for name, m in scores.items() if isinstance(m, dict)
            for k in keys if k in m}
+    row.update({f"{name}_founding_hits": m["seed_iraq_deescalatory"]["hits"]
+                for name, m in scores.items()
+                if isinstance(m, dict) and "seed_iraq_deescalatory" in m})
     return {**row, "minutes": scores["minutes"]}
 
 
