@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infer import DEFAULT_MODEL_DIR, MODEL_ENV, default_model_dir
+from infer.actors import read_actor_file
 from infer.classifier import BACKENDS, DEFAULT_BATCH_SIZE
 from infer.corpus_io import ID_FIELD, INPUT_FORMATS, OUTPUT_FORMATS, CorpusError, positive_int
 from infer.model import ModelMeta, NotAModelFolder
@@ -57,6 +58,10 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score each sentence of a document as its own row, with doc_id and "
                              "sentence (1-based); its id is <doc id>:<sentence>")
     parser.add_argument("--include-text", action="store_true", help="copy the text to the output")
+    parser.add_argument("--add-actors", type=Path, metavar="FILE",
+                        help='JSON file of actors to ask a mention-pooling model about, name -> '
+                             'aliases: {"turkey": ["تركيا", "أنقرة", "أردوغان"]}; also replaces '
+                             "the aliases of a trained actor")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="CPU numerics (default: auto = bf16 on CPUs with native bf16, "
                              "else fp32)")
@@ -100,9 +105,8 @@ def _run_score(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    options = _score_options(args)
     try:
-        summary = score(options)
+        summary = score(_score_options(args))
     except (CorpusError, ScoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -123,10 +127,11 @@ def _run_ray_score(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     try:
+        options = _score_options(args)
         # Imported here: Ray is an optional extra, and a heavy import.
         from infer.ray_score import RayOptions, score_with_ray
 
-        summary = score_with_ray(_score_options(args), RayOptions(
+        summary = score_with_ray(options, RayOptions(
             address=args.address, actors=args.actors, threads=args.threads or 1,
             output_format=args.output_format,
         ))
@@ -151,7 +156,15 @@ def _score_options(args: argparse.Namespace) -> ScoreOptions:
         batch_size=args.batch_size,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        actors=_actor_file(args.add_actors),
     )
+
+
+def _actor_file(path: Path | None) -> dict[str, list[str]] | None:
+    try:
+        return read_actor_file(path) if path else None
+    except ValueError as e:
+        raise ScoreError(str(e)) from None
 
 
 def _info_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,10 @@ text, so that they agree on what the model reads.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 # The default actors of LABELS.md. State offices only: the rules keep militias, clerics and
 # private citizens out, and a mention is only where the model looks, never a label.
@@ -96,3 +98,25 @@ class ActorAliases:
 
     def __repr__(self) -> str:
         return f"ActorAliases({self.names})"
+
+
+def read_actor_file(path: str | Path) -> dict[str, list[str]]:
+    """Actors to add to a trained model, from a JSON file of name -> aliases:
+    `{"turkey": ["تركيا", "تركي", "أنقرة", "أردوغان"]}`. ValueError naming what is wrong."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ValueError(f"cannot read the actor file {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}, line {e.lineno}, column {e.colno}: not JSON ({e.msg}); write "
+                         '{"name": ["alias", ...], ...}') from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f'{path}: expected an object of actor name -> alias list, e.g. '
+                         f'{{"turkey": ["تركيا", "أنقرة"]}}, got {type(data).__name__}')
+    for name, words in data.items():
+        if not isinstance(words, list) or not words or not all(
+                isinstance(w, str) and w.strip() for w in words):
+            raise ValueError(f"{path}: actor {name!r} needs a list of non-empty alias strings, "
+                             f"got {words!r}")
+    return data

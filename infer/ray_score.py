@@ -99,7 +99,8 @@ def score_with_ray(options: ScoreOptions, ray_options: RayOptions) -> Summary:
     output_format(f"part.{ray_options.output_format}")  # e.g. Parquet without pyarrow
     out = options.output.resolve()
     _check_output(options.input.resolve(), out)
-    layout = Layout.for_schema(model_meta(options.model).schema, options.split_sentences,
+    layout = Layout.for_schema(model_meta(options.model, options.actors).schema,
+                               options.split_sentences,
                                options.include_text, source=True)
 
     rejects = out / REJECTS_FOLDER
@@ -188,7 +189,7 @@ def _pipeline(
         fn_constructor_kwargs={
             "model": str(options.model.resolve()), "backend": options.backend,
             "threads": ray_options.threads, "batch_size": options.batch_size,
-            "include_text": options.include_text,
+            "include_text": options.include_text, "actors": options.actors,
         },
         batch_size=ROWS_PER_CALL,
         # One call at a time per actor: a call queued behind another on a busy actor would
@@ -236,12 +237,13 @@ class _Scorer:
     """A Ray actor: loads the model once, then scores batch after batch of entries."""
 
     def __init__(
-        self, model: str, backend: str, threads: int, batch_size: int, include_text: bool
+        self, model: str, backend: str, threads: int, batch_size: int, include_text: bool,
+        actors: dict[str, list[str]] | None = None,
     ) -> None:
         # The actors share the machine's cores; more threads than the actor's CPUs would
         # make them fight over the cores instead of using them.
         torch.set_num_threads(threads)
-        self._classifier = StanceClassifier.load(model, backend)
+        self._classifier = StanceClassifier.load(model, backend, actors)
         self._batch_size = batch_size
         self._include_text = include_text
 

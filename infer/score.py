@@ -53,7 +53,7 @@ from infer.text import split_sentences
 DEFAULT_CHUNK_SIZE = 2000
 # What decides the content of the output: a resume must use the same, or rows would mix.
 RESUME_SETTINGS = ("input", "format", "text_field", "id_field", "split_sentences",
-                   "include_text", "model", "backend", "output_format")
+                   "include_text", "model", "backend", "output_format", "actors")
 
 Entry = Row | Reject
 # An entry and whether it is the last one made from its input record (a document's last
@@ -79,6 +79,7 @@ class ScoreOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     chunk_size: int | None = None  # None: DEFAULT_CHUNK_SIZE, or the interrupted run's on resume
     resume: bool = False
+    actors: dict[str, list[str]] | None = None  # added to a mention-pooling model: name -> aliases
 
 
 @dataclass
@@ -163,7 +164,7 @@ def score(options: ScoreOptions) -> Summary:
     progress = _saved_progress(options, settings) or Progress(
         settings, options.chunk_size or DEFAULT_CHUNK_SIZE
     )
-    classifier = _load_classifier(options.model, options.backend)
+    classifier = _load_classifier(options)
 
     output = options.output
     state_file, rejects_file = progress_path(output), rejects_path(output)
@@ -246,17 +247,19 @@ def _saved_progress(options: ScoreOptions, settings: dict) -> Progress | None:
     return progress
 
 
-def model_meta(model: Path) -> ModelMeta:
-    """The model's metadata, read before any input is touched; a ScoreError if there is none."""
+def model_meta(model: Path, actors: dict[str, list[str]] | None = None) -> ModelMeta:
+    """The model's metadata (with `actors` added), read before any input is touched; a
+    ScoreError if there is none or it cannot take the actors."""
     try:
-        return ModelMeta.read(model)
-    except NotAModelFolder as e:
+        meta = ModelMeta.read(model)
+        return meta.with_actors(actors) if actors else meta
+    except (NotAModelFolder, ValueError) as e:
         raise ScoreError(str(e)) from None
 
 
-def _load_classifier(model: Path, backend: str) -> StanceClassifier:
-    model_meta(model)
-    return StanceClassifier.load(model, backend)
+def _load_classifier(options: ScoreOptions) -> StanceClassifier:
+    model_meta(options.model, options.actors)
+    return StanceClassifier.load(options.model, options.backend, options.actors)
 
 
 def to_units(records: Iterable[Entry], split: bool) -> Iterator[Unit]:

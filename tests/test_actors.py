@@ -133,6 +133,26 @@ def test_an_actor_added_at_load_gets_a_stance_from_the_shared_classifier(mention
     assert "us" not in plain.label
 
 
+@pytest.mark.slow
+def test_score_adds_actors_from_a_json_file(mention_trained, tmp_path):
+    from infer.__main__ import main
+
+    folder, _ = mention_trained
+    actors = tmp_path / "actors.json"
+    actors.write_text(json.dumps({"us": ["واشنطن", "الولايات المتحدة", "أمريكي"]},
+                                 ensure_ascii=False), encoding="utf-8")
+    corpus = tmp_path / "corpus.txt"
+    texts = ["فرضت الولايات المتحدة عقوبات جديدة على طهران", "دعا العراق إلى الحوار"]
+    corpus.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    assert main(["score", str(corpus), str(out), "--model", str(folder), "--backend", "fp32",
+                 "--add-actors", str(actors)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    expected = load(folder, backend="fp32", actors=json.loads(actors.read_text())).predict(texts)
+    assert [row["stance"]["us"] for row in rows] == [p.label["us"] for p in expected]
+    assert [row["stance"]["iran"] for row in rows] == [p.label["iran"] for p in expected]
+
+
 def test_new_actors_need_the_shared_classifier(tiny_model):
     folder, _ = tiny_model
     with pytest.raises(ValueError, match="mean-pooling model .* cannot take new ones"):

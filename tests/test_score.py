@@ -330,6 +330,14 @@ def test_clear_errors(tmp_path, capsys, model_dir):
     assert "no trained model" in err and "make train" in err
     err = fails(good, out, "--model", model_dir, "--text-field", "body")
     assert "no column 'body'" in err and "id, text" in err
+    actors = tmp_path / "actors.json"
+    actors.write_text('{"turkey": ["تركيا"],}', encoding="utf-8")
+    assert "line 1, column" in fails(good, out, "--model", model_dir, "--add-actors", actors)
+    actors.write_text('{"turkey": "تركيا"}', encoding="utf-8")
+    assert "'turkey' needs a list" in fails(good, out, "--model", model_dir, "--add-actors", actors)
+    actors.write_text('{"turkey": ["تركيا"]}', encoding="utf-8")
+    err = fails(good, out, "--model", model_dir, "--add-actors", actors)
+    assert "mean-pooling model" in err and "pooling: mention" in err
     assert not out.exists()  # none of the above wrote anything
 
     assert score(capsys, good, out, "--model", model_dir)[0] == 0
