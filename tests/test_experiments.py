@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter
 
 import pytest
 import yaml
 
-from support import tiny_config
+from infer import load
+from support import tiny_config, tiny_records
 
 
 def read_csv(path) -> list[dict]:
@@ -91,3 +94,52 @@ def test_leave_one_actor_out_needs_mention_pooling(tmp_path, tiny_base, tiny_dat
                           tiny_config(tiny_base, tiny_data, tmp_path / "unused"))
     with pytest.raises(ConfigError, match="needs `pooling: mention`"):
         main(["--config", config])
+
+
+def test_pseudo_labels_keep_sure_sentences_and_cap_each_cell(tiny_model, tmp_path):
+    from train.self_training import confidence, pseudo_label
+
+    folder, _ = tiny_model
+    pool = [{"id": str(i), "text": r["text"], "doc_id": "d"} for i, r in enumerate(tiny_records())]
+    teacher = load(folder)
+    every = pseudo_label(folder, pool, threshold=0.01, per_cell=len(pool))
+    assert len(every) == len(pool)  # nothing is below a 1% top probability
+    by_text = {p.text: p for p in teacher.predict([r["text"] for r in pool])}
+    for record in every:
+        prediction = by_text[record["text"]]
+        assert record["stance"] == prediction.stance  # the teacher's labels, as records
+        assert record["sentiment"] == prediction.sentiment
+        assert record["confidence"] == pytest.approx(confidence(prediction), abs=1e-4)
+    capped = pseudo_label(folder, pool, threshold=0.01, per_cell=1)
+    cells = Counter(tuple(sorted(f"{a}:{v}" for a, v in r["stance"].items()
+                                 if v not in ("neutral", "absent"))) for r in capped)
+    assert len(capped) < len(every) and len(capped) <= len(cells) * 3
+    surest = max(r["confidence"] for r in every)
+    assert pseudo_label(folder, pool, threshold=surest + 1e-3, per_cell=9) == []
+
+
+@pytest.mark.slow
+def test_self_training_trains_a_student_per_round_and_seed(tmp_path, tiny_model, tiny_base,
+                                                           tiny_data, monkeypatch):
+    from train import self_training
+
+    monkeypatch.setattr(self_training, "OOD_SETS", {"dev_ood": str(tiny_data["dev"]),
+                                                    "test_ood": str(tiny_data["test"])})
+    config = write_config(tmp_path / "mean.yaml", tiny_config(
+        tiny_base, tiny_data, tmp_path / "unused", epochs=2))
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps({"id": f"u{i}", "text": r["text"]}, ensure_ascii=False)
+                            + "\n" for i, r in enumerate(tiny_records())), encoding="utf-8")
+    out = tmp_path / "st"
+    self_training.main(["--teacher", str(tiny_model[0]), "--pool", str(pool), "--config", config,
+                        "--threshold", "0.05", "--rounds", "2", "--seeds", "3", "--out", str(out)])
+    runs = read_csv(out / "runs.csv")
+    assert [(r["round"], r["seed"]) for r in runs] == [("1", "3"), ("2", "3")]
+    assert all(int(r["pseudo"]) > 0 and 0 <= float(r["dev_ood_stance_macro_f1"]) <= 1
+               for r in runs)
+    train = (out / "data" / "round2-3" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    labelled = tiny_data["train"].read_text(encoding="utf-8").splitlines()
+    assert train[:len(labelled)] == labelled  # the labelled file, then the pseudo-labels
+    assert len(train) == len(labelled) + int(runs[1]["pseudo"])
+    assert json.loads(train[-1])["id"].startswith("pseudo-u")
+    assert not any((out / "models").iterdir())  # round 1's student went once round 2 was done

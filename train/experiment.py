@@ -3,8 +3,8 @@ comparison and leave-one-actor-out all repeat.
 
 A run trains a config, scores the model through `predict` on dev and test (training does) and on
 the out-of-domain sets, copies the reports next to the experiment's table, and deletes the model
-folder. Model choices read `dev` and `dev_ood`; `test` and `test_ood` are reported, never chosen
-on.
+folder (unless asked to keep it). Model choices read `dev` and `dev_ood`; `test` and `test_ood`
+are reported, never chosen on.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ KEYS = ("stance_macro_f1", "sentiment_macro_f1")
 
 def train_and_score(
     config: TrainConfig, extra_sets: dict[str, str], reports: Path,
-    actors: dict[str, list[str]] | None = None,
+    actors: dict[str, list[str]] | None = None, keep_model: bool = False,
 ) -> dict[str, dict]:
     """Metrics per evaluation set (`dev`, `test` and each of `extra_sets`), plus `minutes`.
 
     `actors` (name -> aliases) scores every set with actors added to the trained model, as a
-    user would load it; dev and test are then scored again with them."""
+    user would load it; dev and test are then scored again with them. `keep_model` keeps the
+    model folder (self-training's next teacher)."""
     from train.run import train  # heavy imports only when a run starts
 
     results = train(config)
@@ -40,7 +41,8 @@ def train_and_score(
     for name, path in sets.items():
         scores[name] = evaluate(folder, path, reports / name, actors=actors)
     shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
-    shutil.rmtree(folder)
+    if not keep_model:
+        shutil.rmtree(folder)
     scores["minutes"] = results["minutes"]
     return scores
 
