@@ -55,7 +55,8 @@ eval: setup
 baseline: setup
 	$(PY) -m train.baseline --config $(CONFIG) $(ARGS)
 
-## compare: train each of CONFIGS once per seed (SEEDS), choose on out-of-domain dev
+## compare: train each of CONFIGS (config[:key=value,...]) once per seed (SEEDS), choose on
+##          out-of-domain dev; rerun the same command to resume a cut-short comparison
 CONFIGS ?= configs/default.yaml configs/mention.yaml
 SEEDS ?= 42 43 44
 compare: setup

@@ -124,6 +124,7 @@ class StanceModel(nn.Module):
         class_weights: list[torch.Tensor | None] | None = None,
         label_smoothing: float = 0.0,
         actor_dropout: float = 0.0,
+        dropout_samples: int = 1,
     ) -> None:
         super().__init__()
         if meta.pooling not in POOLINGS:
@@ -158,6 +159,9 @@ class StanceModel(nn.Module):
         self.class_weights = class_weights or [None] * len(self.sizes)
         self.label_smoothing = label_smoothing
         self.actor_dropout = actor_dropout
+        # Multi-sample dropout (Inoue 2019): in training the heads read the pooled vectors
+        # through this many dropout masks and the loss is their mean; the encoder runs once.
+        self.dropout_samples = dropout_samples
 
     @property
     def schema(self) -> LabelSchema:
@@ -250,22 +254,31 @@ class StanceModel(nn.Module):
         `mention_mask` (batch, actors, tokens) marks each actor's mentions (mention pooling)."""
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
+        samples = self.dropout_samples if self.training else 1
+        logits = [self._logits(hidden, attention_mask, mention_mask) for _ in range(samples)]
+        out = {"logits": torch.stack(logits).mean(0)}
+        if labels is not None:
+            out["loss"] = torch.stack([self._loss(sample, labels) for sample in logits]).mean()
+        return out
+
+    def _logits(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, mention_mask: torch.Tensor | None
+    ) -> torch.Tensor:
         if self.meta.pooling == "mention":
-            logits = self._actor_logits(hidden, attention_mask, mention_mask)
-        else:
-            logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
+            return self._actor_logits(hidden, attention_mask, mention_mask)
+        logits = self.heads(self.dropout(self.pool(hidden, attention_mask)))
         if self.queries is not None:  # head k reads its own pooled vector
             logits = torch.cat([part[:, k] for k, part in enumerate(self.split(logits))], dim=-1)
-        out = {"logits": logits}
-        if labels is not None:
-            losses = []
-            for i, head_logits in enumerate(self.split(logits)):
-                weight = self.class_weights[i]
-                weight = None if weight is None else weight.to(logits.device, logits.dtype)
-                losses.append(nn.functional.cross_entropy(
-                    head_logits, labels[:, i], weight=weight, label_smoothing=self.label_smoothing))
-            out["loss"] = torch.stack(losses).sum()
-        return out
+        return logits
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        losses = []
+        for i, head_logits in enumerate(self.split(logits)):
+            weight = self.class_weights[i]
+            weight = None if weight is None else weight.to(logits.device, logits.dtype)
+            losses.append(nn.functional.cross_entropy(
+                head_logits, labels[:, i], weight=weight, label_smoothing=self.label_smoothing))
+        return torch.stack(losses).sum()
 
     def _actor_logits(
         self, hidden: torch.Tensor, attention_mask: torch.Tensor, mention_mask: torch.Tensor | None

@@ -166,3 +166,23 @@ def test_config_checks_mention_actors(tiny_base, tiny_data, tmp_path):
     with pytest.raises(ConfigError, match="mention needs the stance task"):
         load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, pooling="mention",
                                       task="classify"))
+
+
+def test_multi_sample_dropout_averages_the_loss_over_masks_and_leaves_inference_alone(tiny_base):
+    model = mention_model(tiny_base)
+    features, _ = model.encode(["فرضت الولايات المتحدة عقوبات على طهران", "دعا العراق للحوار"])
+    batch = model.collate(features)
+    labels = torch.tensor([[4, 0, 0, 0], [2, 4, 4, 1]])  # absent, escalatory x2, negative ...
+    model.eval()
+    single = model(**batch)["logits"]
+    model.dropout_samples = 4
+    assert torch.equal(model(**batch)["logits"], single)  # no dropout, one pass, at inference
+    model.train()
+    torch.manual_seed(0)
+    loss = model(**batch, labels=labels)["loss"]
+    torch.manual_seed(0)  # the same masks, drawn in the same order: encoder, then the 4 samples
+    hidden = model.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+    each = [model._loss(model._logits(hidden, batch["attention_mask"], batch["mention_mask"]),
+                        labels) for _ in range(4)]
+    assert loss.item() == pytest.approx(torch.stack(each).mean().item(), rel=1e-5)
+    assert len({round(x.item(), 6) for x in each}) > 1  # four different masks

@@ -35,19 +35,24 @@ def test_compare_trains_each_recipe_per_seed_and_chooses_on_dev_ood(
     mean = write_config(tmp_path / "mean.yaml", settings)
     mention = write_config(tmp_path / "mention.yaml", {**settings, "pooling": "mention"})
     out = tmp_path / "compare"
-    compare.main([mean, mention, "--seeds", "1", "2", "--set", "epochs=2", "--out", str(out)])
+    recipes = [mean, mention, f"{mention}:dropout_samples=2,label_smoothing=0.1"]
+    compare.main([*recipes, "--seeds", "1", "2", "--set", "epochs=2", "--out", str(out)])
     runs = read_csv(out / "runs.csv")
+    tuned = "mention-dropout_samples=2-label_smoothing=0.1"
     assert [(r["recipe"], r["seed"]) for r in runs] == [
-        ("mean", "1"), ("mention", "1"), ("mean", "2"), ("mention", "2")]
+        ("mean", "1"), ("mention", "1"), (tuned, "1"), ("mean", "2"), ("mention", "2"),
+        (tuned, "2")]
     for run in runs:
         for name in ("dev", "test", "dev_ood", "test_ood"):
             assert 0 <= float(run[f"{name}_stance_macro_f1"]) <= 1
     summary = read_csv(out / "summary.csv")
-    assert [(r["recipe"], r["seeds"]) for r in summary] == [("mean", "2"), ("mention", "2")]
+    assert [(r["recipe"], r["seeds"]) for r in summary] == [
+        ("mean", "2"), ("mention", "2"), (tuned, "2")]
     cells = read_csv(out / "cells.csv")
-    assert {r["recipe"] for r in cells} == {"mean", "mention"}
+    assert {r["recipe"] for r in cells} == {"mean", "mention", tuned}
     verdict = (out / "verdict.txt").read_text(encoding="utf-8")
     assert verdict.startswith("mention: dev_ood stance") and "vs mean" in verdict
+    assert f"\n{tuned}: dev_ood stance" in verdict
     assert verdict in capsys.readouterr().out
     assert not any((out / "models").iterdir())
 
@@ -56,10 +61,12 @@ def test_compare_trains_each_recipe_per_seed_and_chooses_on_dev_ood(
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(compare, "train_and_score", no_training)
-    compare.main([mean, mention, "--seeds", "1", "2", "--set", "epochs=2", "--out", str(out)])
+    compare.main([*recipes, "--seeds", "1", "2", "--set", "epochs=2", "--out", str(out)])
     assert read_csv(out / "runs.csv") == runs
     with pytest.raises(SystemExit, match="other configs"):
-        compare.main([mean, mention, "--seeds", "1", "--set", "epochs=3", "--out", str(out)])
+        compare.main([*recipes, "--seeds", "1", "--set", "epochs=3", "--out", str(out)])
+    with pytest.raises(SystemExit, match="path:key=value"):
+        compare.main([f"{mean}:epochs", "--out", str(tmp_path / "other")])
 
 
 @pytest.mark.slow

@@ -1,10 +1,12 @@
 """Compare model recipes over seeds, in domain and out of domain, and say which one to adopt.
 
-    python -m train.compare configs/default.yaml configs/mention.yaml [--seeds 42 43 44]
-        [--set label_smoothing=0.1] [--out reports/compare]
+    python -m train.compare configs/default.yaml configs/mention.yaml \
+        configs/mention.yaml:dropout_samples=5,label_smoothing=0.1 [--seeds 42 43 44]
+        [--set epochs=3] [--out reports/compare]
 
-Each config (optionally with `--set key=value` overrides for all) is trained once per seed and
-scored on dev, test, dev_ood and test_ood. The choice is made on out-of-domain dev only: a
+Each recipe is a config, optionally followed by `:key=value,...` overrides of its own (`--set
+key=value` overrides every recipe); each is trained once per seed and scored on dev, test,
+dev_ood and test_ood. The choice is made on out-of-domain dev only: a
 recipe is adopted over the first (the baseline) when its mean dev_ood stance macro-F1 is higher
 by more than the larger of the two seed sds. test and test_ood are reported, never chosen on.
 Writes runs.csv, summary.csv (mean and sd per recipe), cells.csv (dev_ood F1 per actor x stance
@@ -46,6 +48,20 @@ def finished_runs(out: Path, settings: dict) -> list[dict]:
              for k, v in row.items()} for row in rows]
 
 
+def parse_recipe(recipe: str) -> tuple[str, str, dict]:
+    """`path[:key=value,...]` -> (name, path, overrides); the name is the file's stem plus the
+    overrides, e.g. `mention-dropout_samples=5`."""
+    path, _, settings = recipe.partition(":")
+    overrides = {}
+    for item in filter(None, settings.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"recipe {recipe!r}: write overrides as path:key=value,key=value")
+        overrides[key] = yaml.safe_load(value)
+    name = "-".join([Path(path).stem, *filter(None, settings.split(","))])
+    return name, path, overrides
+
+
 def verdict(summary: list[dict]) -> str:
     base = summary[0]
     lines = []
@@ -74,7 +90,8 @@ def cell_table(out: Path, runs: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m train.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("configs", nargs="+", help="YAML configs; the first is the baseline")
+    parser.add_argument("configs", nargs="+", metavar="RECIPE",
+                        help="config[:key=value,...]; the first is the baseline")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override for every recipe, e.g. --set epochs=2")
@@ -86,23 +103,23 @@ def main(argv: list[str] | None = None) -> None:
         if not sep:
             parser.error(f"--set takes KEY=VALUE, got {item!r}")
         overrides[key] = yaml.safe_load(value)
-    for path in args.configs:  # every config checked before the first run starts
-        load_config(path, overrides)
-    settings = {"configs": [Path(c).read_text(encoding="utf-8") for c in args.configs],
-                "set": overrides}
+    recipes = [parse_recipe(r) for r in args.configs]
+    for _, path, own in recipes:  # every recipe checked before the first run starts
+        load_config(path, {**overrides, **own})
+    settings = {"configs": [Path(path).read_text(encoding="utf-8") for _, path, _ in recipes],
+                "recipes": args.configs, "set": overrides}
     runs = finished_runs(args.out, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps(settings, ensure_ascii=False, indent=1),
                                             encoding="utf-8")
     done = {run["name"] for run in runs}
     for seed in args.seeds:  # one seed of every recipe first: a cut-short run still compares
-        for path in args.configs:
-            recipe = Path(path).stem
+        for recipe, path, own in recipes:
             name = f"{recipe}-{seed}"
             if name in done:
                 print(f"{name}: already in {args.out / 'runs.csv'}, kept")
                 continue
-            config = load_config(path, {**overrides, "seed": seed, "seed_article": None,
+            config = load_config(path, {**overrides, **own, "seed": seed, "seed_article": None,
                                         "output_dir": str(args.out / "models" / name)})
             scores = train_and_score(config, OOD_SETS, args.out / "reports" / name)
             runs.append({"recipe": recipe, "name": name, "seed": seed, **flat_row(scores)})

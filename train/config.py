@@ -55,6 +55,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     class_weighting: str = "sqrt"  # "none", "sqrt" or "inverse" class-frequency weights
     label_smoothing: float = 0.0
+    dropout_samples: int = 1  # multi-sample dropout: dropout masks per training step's heads
     # Mention pooling: the share of actor slots trained as "an actor not seen in training", so
     # actors added after training (`infer.load(path, actors=...)`) get a trained embedding.
     actor_dropout: float = 0.1
@@ -88,6 +89,8 @@ class TrainConfig:
             raise ConfigError("label_columns: the classify task needs at least one column")
         if not 0 < self.layer_lr_decay <= 1:
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
+        if self.dropout_samples < 1:
+            raise ConfigError(f"dropout_samples must be at least 1, got {self.dropout_samples}")
         for key in ("max_length", "batch_size"):
             if getattr(self, key) < 8:
                 raise ConfigError(f"{key} must be at least 8, got {getattr(self, key)}")

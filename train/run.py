@@ -146,7 +146,8 @@ def train(config: TrainConfig) -> dict:
                         class_weights=class_weights(schema, splits["train"],
                                                     config.class_weighting),
                         label_smoothing=config.label_smoothing,
-                        actor_dropout=config.actor_dropout)
+                        actor_dropout=config.actor_dropout,
+                        dropout_samples=config.dropout_samples)
     data = {k: tokenize(s, model) for k, s in splits.items()}
 
     def metrics_for_trainer(eval_pred) -> dict[str, float]:
