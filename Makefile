@@ -15,7 +15,7 @@ ARGS ?=
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup train test test-fast eval baseline data-check score bench report demo lint clean \
-	compare leave-one-actor-out learning-curve
+	compare leave-one-actor-out learning-curve self-training tapt
 
 ## setup: virtualenv, CPU torch, pinned packages, and the embedded base model (idempotent)
 setup: $(STAMP)
@@ -61,6 +61,21 @@ CONFIGS ?= configs/default.yaml configs/mention.yaml
 SEEDS ?= 42 43 44
 compare: setup
 	$(PY) -m train.compare $(CONFIGS) --seeds $(SEEDS) $(ARGS)
+
+## pool: unlabelled sentences of the shared corpora for self-training and tapt (no evaluation
+##       article, no copy of a labelled sentence); needs ../shared
+POOL ?= data/unlabelled/pool.jsonl
+$(POOL): | $(STAMP)
+	PYTHONPATH=.:data/tools $(PY) data/tools/unlabelled_pool.py --out $(POOL)
+
+## self-training: MODEL labels POOL; a student per seed trains on labelled + sure sentences
+self-training: setup $(POOL)
+	$(PY) -m train.self_training --teacher $(MODEL) --pool $(POOL) --config $(CONFIG) \
+		--seeds $(SEEDS) $(ARGS)
+
+## tapt: masked-LM training of the base encoder on POOL -> models/tapt-e5 (a base_model)
+tapt: setup $(POOL)
+	$(PY) -m train.tapt --pool $(POOL) $(ARGS)
 
 ## leave-one-actor-out: train without each actor, score it as an added actor (mention pooling)
 leave-one-actor-out: setup

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+import torch
 import yaml
 
 from infer import load
@@ -150,3 +151,26 @@ def test_self_training_trains_a_student_per_round_and_seed(tmp_path, tiny_model,
     assert len(train) == len(labelled) + int(runs[1]["pseudo"])
     assert json.loads(train[-1])["id"].startswith("pseudo-u")
     assert not any((out / "models").iterdir())  # round 1's student went once round 2 was done
+
+
+@pytest.mark.slow
+def test_tapt_trains_the_encoder_layers_and_writes_a_base_model_folder(tmp_path, tiny_base):
+    from safetensors.torch import load_file
+
+    from infer.model import load_encoder
+    from train import tapt
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps({"id": f"u{i}", "text": r["text"]}, ensure_ascii=False)
+                            + "\n" for i, r in enumerate(tiny_records() * 4)), encoding="utf-8")
+    out = tmp_path / "tapt"
+    tapt.main(["--pool", str(pool), "--base", str(tiny_base), "--out", str(out), "--epochs", "2",
+               "--batch-size", "8", "--learning-rate", "1e-3"])
+    load_encoder(out)  # a plain encoder folder, as fine-tuning loads it
+    before, after = load_file(tiny_base / "model.safetensors"), load_file(out / "model.safetensors")
+    word = "embeddings.word_embeddings.weight"
+    assert torch.equal(before[word], after[word])  # frozen, as in fine-tuning
+    layer = "encoder.layer.1.attention.self.query.weight"
+    assert not torch.equal(before[layer], after[layer])
+    info = json.loads((out / "tapt_info.json").read_text(encoding="utf-8"))
+    assert info["sentences"] == 4 * len(tiny_records()) and len(info["pool_sha256"]) == 64
