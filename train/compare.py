@@ -48,18 +48,24 @@ def finished_runs(out: Path, settings: dict) -> list[dict]:
              for k, v in row.items()} for row in rows]
 
 
+def parse_overrides(items: list[str], hint: str) -> dict:
+    """`key=value` strings -> {key: YAML value}; SystemExit with `hint` on a malformed one."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{item!r}: {hint}")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
 def parse_recipe(recipe: str) -> tuple[str, str, dict]:
     """`path[:key=value,...]` -> (name, path, overrides); the name is the file's stem plus the
     overrides, e.g. `mention-dropout_samples=5`."""
     path, _, settings = recipe.partition(":")
-    overrides = {}
-    for item in filter(None, settings.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"recipe {recipe!r}: write overrides as path:key=value,key=value")
-        overrides[key] = yaml.safe_load(value)
-    name = "-".join([Path(path).stem, *filter(None, settings.split(","))])
-    return name, path, overrides
+    items = [item for item in settings.split(",") if item]
+    overrides = parse_overrides(items, f"in recipe {recipe!r}, write path:key=value,key=value")
+    return "-".join([Path(path).stem, *items]), path, overrides
 
 
 def verdict(summary: list[dict]) -> str:
@@ -97,12 +103,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="override for every recipe, e.g. --set epochs=2")
     parser.add_argument("--out", type=Path, default=Path("reports/compare"))
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    overrides = parse_overrides(args.set, "--set takes KEY=VALUE")
     recipes = [parse_recipe(r) for r in args.configs]
     for _, path, own in recipes:  # every recipe checked before the first run starts
         load_config(path, {**overrides, **own})

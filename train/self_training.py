@@ -26,7 +26,6 @@ from pathlib import Path
 
 from infer import load
 from infer.classifier import Prediction
-from infer.labels import QUIET_STANCES
 from train.config import load_config
 from train.experiment import OOD_SETS, flat_row, summarise, train_and_score, write_csv
 
@@ -42,10 +41,10 @@ def pseudo_label(
     """The pool sentences the teacher is sure of, as labelled records, capped per cell."""
     teacher = load(teacher_path)
     predictions = teacher.predict([r["text"] for r in pool])
-    sure = [(confidence(p), r, p) for r, p in zip(pool, predictions, strict=True)
-            if not p.empty and confidence(p) >= threshold]
-    cells = [[f"{a}:{v}" for a, v in p.stance.items() if v not in QUIET_STANCES] or ["none"]
-             for _, _, p in sure]
+    scored = [(confidence(p), r, p) for r, p in zip(pool, predictions, strict=True) if not p.empty]
+    sure = [item for item in scored if item[0] >= threshold]
+    # `labels` lists the stance cells a sentence carries (e.g. "iraq:deescalatory").
+    cells = [p.labels or ["none"] for _, _, p in sure]
     frequency = Counter(c for found in cells for c in found)
     kept, taken = [], Counter()
     order = sorted(range(len(sure)), key=lambda i: -sure[i][0])
