@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -74,6 +75,7 @@ def test_compare_trains_each_recipe_per_seed_and_chooses_on_dev_ood(
 def test_leave_one_actor_out_scores_each_held_out_actor(tmp_path, tiny_base, tiny_data,
                                                         monkeypatch):
     from train import leave_one_actor_out as loao
+    from train.config import ConfigError
 
     monkeypatch.setattr(loao, "OOD_SETS", {"dev_ood": str(tiny_data["dev"]),
                                            "test_ood": str(tiny_data["test"])})
@@ -88,10 +90,30 @@ def test_leave_one_actor_out_scores_each_held_out_actor(tmp_path, tiny_base, tin
         ("iraq", "False"), ("iran", "False"), ("us", "False")]
     for run in runs:
         assert 0 <= float(run[f"test_ood_{run['actor']}_f1"]) <= 1
-    # The held-out model was scored with the actor added back, as a user would load it.
+    # The held-out model was scored with the actor added back, as a user would load it, on
+    # every set: dev and test too, not only the training's own reports without the actor.
+    for name in loao.SETS:
+        metrics = json.loads((out / "reports" / "without-us-7" / name / "metrics.json")
+                             .read_text(encoding="utf-8"))
+        assert any(cell.startswith("us:") for cell in metrics["per_cell"]), name
     assert (out / "reports" / "without-us-7" / "test" / "confusion_us.png").is_file()
     summary = read_csv(out / "summary.csv")
     assert len(summary) == 6 and all(r["seeds"] == "1" for r in summary)
+
+    # Called again (cut short, or more actors later), finished runs are read back, not trained.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(loao, "train_and_score", no_training)
+    loao.main(["--config", config, "--seeds", "7", "--hold-out", "iran", "--out", str(out)])
+    assert [(r["actor"], r["trained on it"]) for r in read_csv(out / "runs.csv")] == [
+        ("iraq", "True"), ("iran", "True"), ("us", "True"), ("iran", "False")]
+    with pytest.raises(ConfigError, match="--hold-out syria: not an actor"):
+        loao.main(["--config", config, "--hold-out", "syria", "--out", str(out)])
+    settings = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    write_config(tmp_path / "mention.yaml", {**settings, "epochs": 3})
+    with pytest.raises(SystemExit, match="other configs or settings"):
+        loao.main(["--config", config, "--seeds", "7", "--out", str(out)])
 
 
 def test_leave_one_actor_out_needs_mention_pooling(tmp_path, tiny_base, tiny_data):

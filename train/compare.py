@@ -26,19 +26,13 @@ from pathlib import Path
 import yaml
 
 from train.config import load_config
-from train.experiment import OOD_SETS, flat_row, summarise, train_and_score, write_csv
+from train.experiment import OOD_SETS, claim_output, flat_row, summarise, train_and_score, write_csv
 
 CHOICE = "dev_ood_stance_macro_f1"
 
 
-def finished_runs(out: Path, settings: dict) -> list[dict]:
-    """The runs of an earlier, cut-short call with the same settings, read back from runs.csv."""
-    saved = out / "settings.json"
-    if not saved.is_file():
-        return []
-    if json.loads(saved.read_text(encoding="utf-8")) != settings:
-        raise SystemExit(f"{out} holds a comparison with other configs or --set values "
-                         f"({saved}); pass a new --out, or delete the folder to start over")
+def finished_runs(out: Path) -> list[dict]:
+    """The runs of an earlier, cut-short call, read back from runs.csv."""
     path = out / "runs.csv"
     if not path.is_file():
         return []
@@ -109,10 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         load_config(path, {**overrides, **own})
     settings = {"configs": [Path(path).read_text(encoding="utf-8") for _, path, _ in recipes],
                 "recipes": args.configs, "set": overrides}
-    runs = finished_runs(args.out, settings)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "settings.json").write_text(json.dumps(settings, ensure_ascii=False, indent=1),
-                                            encoding="utf-8")
+    claim_output(args.out, settings)
+    runs = finished_runs(args.out)
     done = {run["name"] for run in runs}
     for seed in args.seeds:  # one seed of every recipe first: a cut-short run still compares
         for recipe, path, own in recipes:

@@ -10,6 +10,7 @@ are reported, never chosen on.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import statistics
 from pathlib import Path
@@ -19,6 +20,17 @@ from train.evaluate import evaluate
 
 OOD_SETS = {"dev_ood": "data/stance/dev_ood.jsonl", "test_ood": "data/stance/test_ood.jsonl"}
 KEYS = ("stance_macro_f1", "sentiment_macro_f1")
+
+
+def claim_output(out: Path, settings: dict) -> None:
+    """Record `settings` in `out`, where a cut-short call with the same settings resumes; an
+    `out` that holds an experiment with other settings is refused (its runs would be mixed in)."""
+    saved = out / "settings.json"
+    if saved.is_file() and json.loads(saved.read_text(encoding="utf-8")) != settings:
+        raise SystemExit(f"{out} holds an experiment with other configs or settings ({saved}); "
+                         "pass a new --out, or delete the folder to start over")
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(settings, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def train_and_score(
@@ -35,12 +47,13 @@ def train_and_score(
     results = train(config)
     folder = Path(config.output_dir)
     scores = {k: results[k] for k in ("dev", "test") if k in results}
+    # The training's own reports first: dev and test scored again with `actors` replace them.
+    shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
     sets = dict(extra_sets)
     if actors:
         sets.update({k: getattr(config, f"{k}_file") for k in scores})
     for name, path in sets.items():
         scores[name] = evaluate(folder, path, reports / name, actors=actors)
-    shutil.copytree(folder / "reports", reports, dirs_exist_ok=True)
     if not keep_model:
         shutil.rmtree(folder)
     scores["minutes"] = results["minutes"]

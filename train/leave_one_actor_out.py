@@ -1,12 +1,14 @@
 """How well the shared stance classifier serves an actor it was never trained on.
 
     python -m train.leave_one_actor_out [--config configs/mention.yaml] [--seeds 42]
+                                        [--hold-out iraq ...] [--out reports/leave_one_actor_out]
 
 For each actor of a mention-pooling config: train without that actor's labels (its sentences
 stay, its stance column is not read), then load the model with the actor added by name and
 aliases, as a user would (`infer.load(path, actors=...)`), and score that actor's cells on every
 set. Next to it, the same cells of the model trained on all actors (same seeds). Writes runs.csv
-and summary.csv (mean and sd) under --out; README, New actors, has the table.
+and summary.csv (mean and sd) under --out; README, New actors, has the table. A run whose reports
+are already under --out (a cut-short call, same config) is read back, not trained again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from infer.actors import ActorAliases
 from infer.labels import STANCE_CELLS
 from train.config import ConfigError, load_config
-from train.experiment import OOD_SETS, summarise, train_and_score, write_csv
+from train.experiment import OOD_SETS, claim_output, summarise, train_and_score, write_csv
 
 SETS = ("dev", "test", "dev_ood", "test_ood")
 
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/mention.yaml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--hold-out", nargs="+", metavar="ACTOR",
+                        help="the actors to leave out, one training each (default: every actor)")
     parser.add_argument("--out", type=Path, default=Path("reports/leave_one_actor_out"))
     args = parser.parse_args(argv)
     base = load_config(args.config)
@@ -49,17 +53,23 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError(f"{args.config}: leave-one-actor-out needs `pooling: mention` (one "
                           "stance classifier shared by all actors)")
     aliases = ActorAliases.for_actors(base.actors).to_dict()
+    unknown = set(args.hold_out or ()) - set(aliases)
+    if unknown:
+        raise ConfigError(f"--hold-out {', '.join(sorted(unknown))}: not an actor of "
+                          f"{args.config} ({', '.join(aliases)})")
+    claim_output(args.out, {"config": Path(args.config).read_text(encoding="utf-8")})
     runs = []
     for seed in args.seeds:
-        for held in [None, *aliases]:  # None: the model trained on every actor
+        for held in [None, *(args.hold_out or aliases)]:  # None: trained on every actor
             name = f"{'all' if held is None else 'without-' + held}-{seed}"
             kept = {a: w for a, w in aliases.items() if a != held}
             config = load_config(args.config, {
                 "actors": kept, "seed": seed, "seed_article": None,
                 "output_dir": str(args.out / "models" / name)})
             reports = args.out / "reports" / name
-            train_and_score(config, OOD_SETS, reports,
-                            actors=None if held is None else {held: aliases[held]})
+            if not all((reports / s / "metrics.json").is_file() for s in SETS):
+                train_and_score(config, OOD_SETS, reports,
+                                actors=None if held is None else {held: aliases[held]})
             for actor in aliases if held is None else [held]:
                 runs.append({"actor": actor, "trained on it": held is None, "seed": seed,
                              **actor_f1(reports, actor)})
