@@ -62,12 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     for seed in args.seeds:
         for held in [None, *(args.hold_out or aliases)]:  # None: trained on every actor
             name = f"{'all' if held is None else 'without-' + held}-{seed}"
-            kept = {a: w for a, w in aliases.items() if a != held}
-            config = load_config(args.config, {
-                "actors": kept, "seed": seed, "seed_article": None,
-                "output_dir": str(args.out / "models" / name)})
             reports = args.out / "reports" / name
             if not all((reports / s / "metrics.json").is_file() for s in SETS):
+                kept = {a: w for a, w in aliases.items() if a != held}
+                config = load_config(args.config, {
+                    "actors": kept, "seed": seed, "seed_article": None,
+                    "output_dir": str(args.out / "models" / name)})
                 train_and_score(config, OOD_SETS, reports,
                                 actors=None if held is None else {held: aliases[held]})
             for actor in aliases if held is None else [held]:
