@@ -174,6 +174,18 @@ def test_self_training_trains_a_student_per_round_and_seed(tmp_path, tiny_model,
     assert json.loads(train[-1])["id"].startswith("pseudo-u")
     assert not any((out / "models").iterdir())  # round 1's student went once round 2 was done
 
+    # Called again (cut short, or more seeds later), finished rounds are kept.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(self_training, "train_and_score", no_training)
+    self_training.main(["--teacher", str(tiny_model[0]), "--pool", str(pool), "--config", config,
+                        "--threshold", "0.05", "--rounds", "2", "--seeds", "3", "--out", str(out)])
+    assert read_csv(out / "runs.csv") == runs
+    with pytest.raises(SystemExit, match="other configs or settings"):
+        self_training.main(["--teacher", str(tiny_model[0]), "--pool", str(pool), "--config",
+                            config, "--threshold", "0.5", "--seeds", "3", "--out", str(out)])
+
 
 @pytest.mark.slow
 def test_tapt_trains_the_encoder_layers_and_writes_a_base_model_folder(tmp_path, tiny_base):

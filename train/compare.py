@@ -18,7 +18,6 @@ already in runs.csv are kept, not trained again (the configs and `--set` must be
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 from pathlib import Path
@@ -26,20 +25,17 @@ from pathlib import Path
 import yaml
 
 from train.config import load_config
-from train.experiment import OOD_SETS, claim_output, flat_row, summarise, train_and_score, write_csv
+from train.experiment import (
+    OOD_SETS,
+    claim_output,
+    finished_runs,
+    flat_row,
+    summarise,
+    train_and_score,
+    write_csv,
+)
 
 CHOICE = "dev_ood_stance_macro_f1"
-
-
-def finished_runs(out: Path) -> list[dict]:
-    """The runs of an earlier, cut-short call, read back from runs.csv."""
-    path = out / "runs.csv"
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [{k: (v if k in ("recipe", "name") else int(v) if k == "seed" else float(v))
-             for k, v in row.items()} for row in rows]
 
 
 def parse_overrides(items: list[str], hint: str) -> dict:

@@ -33,6 +33,24 @@ def claim_output(out: Path, settings: dict) -> None:
     saved.write_text(json.dumps(settings, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def finished_runs(out: Path) -> list[dict]:
+    """The runs of an earlier, cut-short call, read back from `out`/runs.csv."""
+    path = out / "runs.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def train_and_score(
     config: TrainConfig, extra_sets: dict[str, str], reports: Path,
     actors: dict[str, list[str]] | None = None, keep_model: bool = False,

@@ -12,8 +12,9 @@ every head's top probability reaches `--threshold`; the sure ones are mostly "ab
 "no stance" keep at most `--per-cell` sentences, the surest first. Round 1's teacher is
 `--teacher`; round r's is the same seed's round r-1 model. Every student is scored like a
 `compare` run (dev, test, dev_ood, test_ood); runs.csv and summary.csv (mean and sd per round)
-go to --out, with each round's pseudo-labelled file. Choose on dev_ood against the baseline
-recipe's seeds (`make compare`).
+go to --out, with each round's pseudo-labelled file; called again with the same --out and
+settings, it keeps the finished runs. Choose on dev_ood against the baseline recipe's seeds
+(`make compare`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from pathlib import Path
 from infer import load
 from infer.classifier import Prediction
 from train.config import load_config
-from train.experiment import OOD_SETS, flat_row, summarise, train_and_score, write_csv
+from train.experiment import (
+    OOD_SETS,
+    claim_output,
+    finished_runs,
+    flat_row,
+    summarise,
+    train_and_score,
+    write_csv,
+)
 
 
 def confidence(prediction: Prediction) -> float:
@@ -101,16 +110,33 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.threshold < 1:
         parser.error(f"--threshold must be in (0, 1), got {args.threshold}")
     base = load_config(args.config)
+    claim_output(args.out, {"config": Path(args.config).read_text(encoding="utf-8"),
+                            "teacher": str(args.teacher), "pool": str(args.pool),
+                            "threshold": args.threshold, "per_cell": args.per_cell})
     pool = read_pool(args.pool)
-    runs = []
+    runs = finished_runs(args.out)
+    done = {run["name"] for run in runs}
+    first_round = None  # every seed's round 1 has the same teacher, so the same pseudo-labels
     for seed in args.seeds:
         teacher = args.teacher
         for round_ in range(1, args.rounds + 1):
             name = f"round{round_}-{seed}"
-            pseudo = pseudo_label(teacher, pool, args.threshold, args.per_cell)
+            model_dir = args.out / "models" / name
+            if name in done:
+                print(f"{name}: already in {args.out / 'runs.csv'}, kept")
+                teacher = model_dir
+                continue
+            if teacher == args.teacher:
+                if first_round is None:
+                    first_round = pseudo_label(teacher, pool, args.threshold, args.per_cell)
+                pseudo = first_round
+            elif teacher.is_dir():
+                pseudo = pseudo_label(teacher, pool, args.threshold, args.per_cell)
+            else:
+                raise SystemExit(f"{teacher}: {name}'s teacher is gone; delete round "
+                                 f"{round_ - 1}'s row of seed {seed} from runs.csv to train both")
             train_file = args.out / "data" / name / "train.jsonl"
             write_train_file(train_file, Path(base.train_file), pseudo)
-            model_dir = args.out / "models" / name
             config = load_config(args.config, {"seed": seed, "seed_article": None,
                                                "train_file": str(train_file),
                                                "output_dir": str(model_dir)})
