@@ -25,6 +25,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from tqdm import tqdm
+
 from infer import load
 from infer.classifier import Prediction
 from train.config import load_config
@@ -49,7 +51,8 @@ def pseudo_label(
 ) -> list[dict]:
     """The pool sentences the teacher is sure of, as labelled records, capped per cell."""
     teacher = load(teacher_path)
-    predictions = teacher.predict([r["text"] for r in pool])
+    predictions = list(tqdm(teacher.iter_predict(r["text"] for r in pool), total=len(pool),
+                            desc=f"pseudo-labelling with {teacher_path}", unit=" sentences"))
     scored = [(confidence(p), r, p) for r, p in zip(pool, predictions, strict=True) if not p.empty]
     sure = [item for item in scored if item[0] >= threshold]
     # `labels` lists the stance cells a sentence carries (e.g. "iraq:deescalatory").
@@ -67,6 +70,8 @@ def pseudo_label(
                      "stance": prediction.stance, "sentiment": prediction.sentiment,
                      "source": "pseudo", "doc_id": record.get("doc_id"),
                      "confidence": round(score, 4)})
+    print(f"{len(sure)} of {len(pool)} sentences at confidence >= {threshold}; kept {len(kept)} "
+          f"(at most {per_cell} per cell): " + ", ".join(f"{c} {n}" for c, n in taken.items()))
     return kept
 
 
