@@ -187,6 +187,23 @@ def test_self_training_trains_a_student_per_round_and_seed(tmp_path, tiny_model,
                             config, "--threshold", "0.5", "--seeds", "3", "--out", str(out)])
 
 
+def test_tapt_loss_on_the_masked_positions_equals_the_full_masked_lm_loss(tiny_base):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
+
+    from train.tapt import MaskedPositionsLM
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    mlm = AutoModelForMaskedLM.from_pretrained(tiny_base).eval()
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)
+    batch = collate([tokenizer(r["text"]) for r in tiny_records()])
+    assert (batch["labels"] != -100).any()
+    with torch.no_grad():
+        full = mlm(**batch).loss
+        masked_only = MaskedPositionsLM(mlm)(**batch)["loss"]
+    torch.testing.assert_close(masked_only, full)
+
+
 @pytest.mark.slow
 def test_tapt_trains_the_encoder_layers_and_writes_a_base_model_folder(tmp_path, tiny_base):
     from safetensors.torch import load_file
