@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("models/tapt-e5"))
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--head-learning-rate", type=float, default=1e-3,
+                        help="for the fresh prediction transform")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=42)
@@ -84,12 +86,21 @@ def main(argv: list[str] | None = None) -> None:
     data = Dataset.from_dict({"text": texts}).map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=args.max_length),
         batched=True, remove_columns=["text"])
+    lm = MaskedPositionsLM(model)
+    # The prediction transform starts random: at the encoder's rate it would take much of the
+    # epoch to learn, and meanwhile its noise would be what the encoder layers learn from.
+    head = [p for p in lm.head.parameters() if p.requires_grad]
+    rest = [p for p in lm.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": rest, "lr": args.learning_rate},
+                                   {"params": head, "lr": args.head_learning_rate}],
+                                  weight_decay=0.01)
     trainer = Trainer(
-        model=MaskedPositionsLM(model),
+        model=lm,
+        optimizers=(optimizer, None),  # None: the Trainer's linear schedule
         args=TrainingArguments(
             output_dir=str(args.out / "checkpoints"), num_train_epochs=args.epochs,
             learning_rate=args.learning_rate, per_device_train_batch_size=args.batch_size,
-            warmup_steps=0.06, weight_decay=0.01, logging_steps=50, save_strategy="no",
+            warmup_steps=0.06, logging_steps=50, save_strategy="no",
             report_to=[], seed=args.seed, use_cpu=not torch.cuda.is_available(),
             bf16=torch.cuda.is_available() or native_bf16(),
             train_sampling_strategy="group_by_length"),
@@ -102,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer.save_pretrained(args.out)
     info = {"base": args.base, "pool": str(args.pool), "pool_sha256": sha256(str(args.pool)),
             "sentences": len(texts), "seed": args.seed, "epochs": args.epochs,
-            "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "head_learning_rate": args.head_learning_rate, "batch_size": args.batch_size,
             "max_length": args.max_length, "train_loss": result.training_loss,
             "log_history": trainer.state.log_history}
     (args.out / "tapt_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
