@@ -25,6 +25,16 @@ def write_config(path, settings: dict):
     return str(path)
 
 
+def test_a_recipe_is_named_for_its_config_and_overrides_without_path_separators():
+    from train.compare import parse_recipe
+
+    name, path, overrides = parse_recipe("configs/default.yaml:base_model=models/tapt-e5,epochs=2")
+    assert (name, path) == ("default-base_model=models_tapt-e5-epochs=2", "configs/default.yaml")
+    assert overrides == {"base_model": "models/tapt-e5", "epochs": 2}
+    with pytest.raises(SystemExit, match="key=value"):
+        parse_recipe("configs/default.yaml:epochs")
+
+
 @pytest.mark.slow
 def test_compare_trains_each_recipe_per_seed_and_chooses_on_dev_ood(
     tmp_path, tiny_base, tiny_data, monkeypatch, capsys

@@ -51,11 +51,12 @@ def parse_overrides(items: list[str], hint: str) -> dict:
 
 def parse_recipe(recipe: str) -> tuple[str, str, dict]:
     """`path[:key=value,...]` -> (name, path, overrides); the name is the file's stem plus the
-    overrides, e.g. `mention-dropout_samples=5`."""
+    overrides, e.g. `mention-dropout_samples=5`, and names the run's folders, so a value's `/`
+    (`base_model=models/tapt-e5`) becomes `_`."""
     path, _, settings = recipe.partition(":")
     items = [item for item in settings.split(",") if item]
     overrides = parse_overrides(items, f"in recipe {recipe!r}, write path:key=value,key=value")
-    return "-".join([Path(path).stem, *items]), path, overrides
+    return "-".join([Path(path).stem, *items]).replace("/", "_"), path, overrides
 
 
 def verdict(summary: list[dict]) -> str:
