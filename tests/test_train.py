@@ -116,7 +116,9 @@ def test_tiny_model_overfits_and_saves_everything(tiny_model):
 def test_save_load_round_trip_gives_identical_predictions(tiny_model):
     folder, results = tiny_model
     texts = [r["text"] for r in tiny_records()]
-    first, second = load(folder).predict(texts), load(folder).predict(texts)
+    # fp32, as training scores its reports: bf16 can flip the tiny model's near-ties.
+    first = load(folder, backend="fp32").predict(texts)
+    second = load(folder, backend="fp32").predict(texts)
     assert [p.to_dict() for p in first] == [p.to_dict() for p in second]
     # The reloaded model scores exactly what training reported for the same file.
     from infer.labels import LabelSchema, gold_labels
