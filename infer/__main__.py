@@ -182,7 +182,8 @@ def _run_info(args: argparse.Namespace) -> int:
     info = {"actors": meta.actors, **meta.schema.to_dict(), "pooling": meta.pooling,
             "max_length": meta.max_length, "normalizer": meta.normalizer.to_dict()}
     if meta.aliases is not None:
-        info.update(aliases=meta.aliases.to_dict(), trained_actors=list(meta.trained_actors))
+        info.update(aliases=meta.aliases.to_dict(), trained_actors=list(meta.trained_actors),
+                    entity_markers=meta.entity_markers)
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return 0
 

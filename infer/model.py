@@ -50,12 +50,18 @@ class ModelMeta:
     pooling: str = "mean"
     normalizer: Normalizer = field(default_factory=Normalizer)
     max_length: int = 128
-    # Mention pooling only: every actor's aliases, and the actors the model learned an
-    # embedding for (those added after training share the "unseen actor" embedding).
+    # Mention pooling and entity markers: every actor's aliases. Mention pooling: the actors
+    # the model learned an embedding for (those added after training share the "unseen actor"
+    # embedding).
     aliases: ActorAliases | None = None
     trained_actors: tuple[str, ...] = ()
+    # Typed entity markers around each alias mention in the text the encoder reads
+    # (`ActorAliases.mark`), with any pooling.
+    entity_markers: bool = False
 
     def __post_init__(self) -> None:
+        if self.entity_markers and self.aliases is None:
+            raise ValueError("entity markers need actor aliases")
         if self.pooling == "mention":
             if not self.schema.is_stance_task or self.aliases is None:
                 raise ValueError("mention pooling needs the stance task and actor aliases")
@@ -91,13 +97,14 @@ class ModelMeta:
         aliases = ActorAliases(data["aliases"]) if data.get("aliases") else None
         return cls(LabelSchema.from_dict(data), data["pooling"],
                    Normalizer.from_dict(data["normalizer"]), data["max_length"], aliases,
-                   tuple(data.get("trained_actors", ())))
+                   tuple(data.get("trained_actors", ())), data.get("entity_markers", False))
 
     def write(self, folder: str | Path) -> None:
         data = {**self.schema.to_dict(), "pooling": self.pooling,
                 "normalizer": self.normalizer.to_dict(), "max_length": self.max_length}
         if self.aliases is not None:
-            data.update(aliases=self.aliases.to_dict(), trained_actors=list(self.trained_actors))
+            data.update(aliases=self.aliases.to_dict(), trained_actors=list(self.trained_actors),
+                        entity_markers=self.entity_markers)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         (Path(folder) / SCHEMA_FILE).write_text(text, encoding="utf-8")
 
@@ -199,9 +206,12 @@ class StanceModel(nn.Module):
 
     def encode(self, texts: Sequence[str]) -> tuple[list[dict[str, list]], list[bool]]:
         """Token ids (and, for mention pooling, each actor's mention mask) of normalised texts,
-        cut to `max_length` keeping the head and the closing special token; and which texts
-        were cut. Training and `predict` both encode here, so they read texts alike."""
+        with entity markers if the model was trained with them, cut to `max_length` keeping the
+        head and the closing special token; and which texts were cut. Training and `predict`
+        both encode here, so they read texts alike."""
         mention = self.meta.pooling == "mention"
+        if self.meta.entity_markers:
+            texts = [self.meta.aliases.mark(t) for t in texts]
         encoded = self.tokenizer(list(texts), return_offsets_mapping=mention, verbose=False)
         features, truncated = [], []
         limit = self.meta.max_length

@@ -43,6 +43,13 @@ def test_actor_list_needs_aliases_for_names_without_defaults():
     assert set(DEFAULT_ALIASES) == {"iraq", "iran", "us"}
 
 
+def test_entity_markers_wrap_each_mention_with_its_actors_first_alias():
+    marked = ALIASES.mark("فرضت الولايات المتحدة عقوبات على طهران وبغداد")
+    assert marked == ("فرضت @ * أمريكا * الولايات المتحدة @ عقوبات على @ * إيران * طهران @ "
+                      "@ * العراق * وبغداد @")
+    assert ALIASES.mark("ارتفعت أسعار النفط") == "ارتفعت أسعار النفط"
+
+
 def mention_model(tiny_base, actors=("iraq", "iran", "us"), trained=None) -> StanceModel:
     tokenizer, encoder = load_encoder(tiny_base)
     meta = ModelMeta(LabelSchema.stance(list(actors)), "mention",
@@ -153,6 +160,22 @@ def test_score_adds_actors_from_a_json_file(mention_trained, tmp_path):
     assert [row["stance"]["iran"] for row in rows] == [p.label["iran"] for p in expected]
 
 
+@pytest.mark.slow
+def test_a_model_trained_with_entity_markers_reads_them_at_predict(tiny_base, tiny_data, tmp_path):
+    from train.run import train
+
+    config = load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, entity_markers=True))
+    results = train(config)
+    assert results["test"]["stance_macro_f1"] > 0.9  # train == test: the fixture is learned
+    saved = json.loads((tmp_path / "label_schema.json").read_text(encoding="utf-8"))
+    assert saved["entity_markers"] and saved["aliases"]["iran"][0] == "إيران"
+    clf = load(tmp_path, backend="fp32")
+    text = "هددت إيران بالانتقام من الهجوم"
+    (features,), _ = clf.model.encode([text])
+    marked = clf.model.tokenizer(ALIASES.mark(text))["input_ids"]
+    assert features["input_ids"] == marked != clf.model.tokenizer(text)["input_ids"]
+
+
 def test_new_actors_need_the_shared_classifier(tiny_model):
     folder, _ = tiny_model
     with pytest.raises(ValueError, match="mean-pooling model .* cannot take new ones"):
@@ -165,6 +188,9 @@ def test_config_checks_mention_actors(tiny_base, tiny_data, tmp_path):
                                       actors=["iraq", "turkey"]))
     with pytest.raises(ConfigError, match="mention needs the stance task"):
         load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, pooling="mention",
+                                      task="classify"))
+    with pytest.raises(ConfigError, match="entity_markers: True needs the stance task"):
+        load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, entity_markers=True,
                                       task="classify"))
 
 

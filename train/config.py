@@ -30,6 +30,9 @@ class TrainConfig:
     # mentions pooled, one stance classifier shared by all actors: infer/model.py)
     pooling: str = "mean"
     max_length: int = 128
+    # Typed entity markers around each actor mention in the text, «@ * إيران * طهران @» (Zhou
+    # and Chen 2021), with any pooling; the actors' aliases are saved with the model.
+    entity_markers: bool = False
     normalizer: dict = field(default_factory=dict)  # infer.text.Normalizer options
     # Data
     train_file: str = "data/stance/train.jsonl"
@@ -78,9 +81,10 @@ class TrainConfig:
                 raise ConfigError(f"{key}: file not found: {path}")
         if self.task == "stance" and not self.actors:
             raise ConfigError("actors: the stance task needs at least one actor")
-        if self.pooling == "mention":
-            if self.task != "stance":
-                raise ConfigError("pooling: mention needs the stance task (actors and aliases)")
+        for key, wanted in (("pooling", "mention"), ("entity_markers", True)):
+            if getattr(self, key) == wanted and self.task != "stance":
+                raise ConfigError(f"{key}: {wanted} needs the stance task (actors and aliases)")
+        if self.pooling == "mention" or self.entity_markers:
             try:
                 ActorAliases.for_actors(self.actors)
             except ValueError as e:

@@ -23,10 +23,12 @@ def write_model_card(config: TrainConfig, results: dict, info: dict, folder: Pat
     per_cell = results.get("test", {}).get("per_cell", {})
     cells = "\n".join(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
                       f"{m['support']} |" for c, m in per_cell.items())
+    markers = ", entity markers in the text" if config.entity_markers else ""
     text = f"""# Arabic actor-stance and sentiment classifier
 
-Fine-tuned from `{config.base_model}` ({config.pooling} pooling, max {config.max_length} tokens)
-on `{config.train_file}`; best epoch chosen on `{config.dev_file}` by stance macro-F1.
+Fine-tuned from `{config.base_model}` ({config.pooling} pooling{markers},
+max {config.max_length} tokens) on `{config.train_file}`; best epoch chosen on
+`{config.dev_file}` by stance macro-F1.
 Heads: {", ".join(h for h in info["heads"])}.
 
 ## Use

@@ -139,9 +139,10 @@ def train(config: TrainConfig) -> dict:
     normalizer = Normalizer.from_dict(config.normalizer)
     if config.freeze_embeddings:
         encoder.get_input_embeddings().requires_grad_(False)
-    aliases = ActorAliases.for_actors(config.actors) if config.pooling == "mention" else None
+    aliases = (ActorAliases.for_actors(config.actors)
+               if config.pooling == "mention" or config.entity_markers else None)
     meta = ModelMeta(schema, config.pooling, normalizer, config.max_length, aliases,
-                     tuple(schema.actors) if aliases else ())
+                     tuple(schema.actors) if aliases else (), config.entity_markers)
     model = StanceModel(encoder, tokenizer, meta,
                         class_weights=class_weights(schema, splits["train"],
                                                     config.class_weighting),
