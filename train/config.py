@@ -68,6 +68,11 @@ class TrainConfig:
     output_dir: str = "models/default"
     seed_article: str | None = None  # printed with predictions at the end, when it exists
 
+    @property
+    def uses_aliases(self) -> bool:
+        """Mention pooling and entity markers find actors in the text by their aliases."""
+        return self.pooling == "mention" or self.entity_markers
+
     def validate(self) -> None:
         """Check values and files before any model is loaded."""
         choices = {"pooling": ("mean", "cls", "attention", "mention"),
@@ -84,7 +89,7 @@ class TrainConfig:
         for key, wanted in (("pooling", "mention"), ("entity_markers", True)):
             if getattr(self, key) == wanted and self.task != "stance":
                 raise ConfigError(f"{key}: {wanted} needs the stance task (actors and aliases)")
-        if self.pooling == "mention" or self.entity_markers:
+        if self.uses_aliases:
             try:
                 ActorAliases.for_actors(self.actors)
             except ValueError as e:

@@ -139,8 +139,7 @@ def train(config: TrainConfig) -> dict:
     normalizer = Normalizer.from_dict(config.normalizer)
     if config.freeze_embeddings:
         encoder.get_input_embeddings().requires_grad_(False)
-    aliases = (ActorAliases.for_actors(config.actors)
-               if config.pooling == "mention" or config.entity_markers else None)
+    aliases = ActorAliases.for_actors(config.actors) if config.uses_aliases else None
     meta = ModelMeta(schema, config.pooling, normalizer, config.max_length, aliases,
                      tuple(schema.actors) if aliases else (), config.entity_markers)
     model = StanceModel(encoder, tokenizer, meta,
