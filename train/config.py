@@ -16,6 +16,7 @@ import yaml
 from infer.actors import ActorAliases
 from infer.labels import DEFAULT_ACTORS
 from train.base_model import DEFAULT_BASE_MODEL
+from train.linear_probe import PROBE_POOLINGS
 
 
 class ConfigError(ValueError):
@@ -59,6 +60,8 @@ class TrainConfig:
     class_weighting: str = "sqrt"  # "none", "sqrt" or "inverse" class-frequency weights
     label_smoothing: float = 0.0
     dropout_samples: int = 1  # multi-sample dropout: dropout masks per training step's heads
+    # LP-FT (train/linear_probe.py): fit the heads on the frozen encoder first, then fine-tune
+    linear_probe: bool = False
     # Mention pooling: the share of actor slots trained as "an actor not seen in training", so
     # actors added after training (`infer.load(path, actors=...)`) get a trained embedding.
     actor_dropout: float = 0.1
@@ -94,6 +97,9 @@ class TrainConfig:
                 ActorAliases.for_actors(self.actors)
             except ValueError as e:
                 raise ConfigError(f"actors: {e}") from None
+        if self.linear_probe and self.pooling not in PROBE_POOLINGS:
+            raise ConfigError(f"linear_probe: needs pooling in {PROBE_POOLINGS} (one linear "
+                              f"layer of heads), got pooling {self.pooling!r}")
         if self.task == "classify" and not self.label_columns:
             raise ConfigError("label_columns: the classify task needs at least one column")
         if not 0 < self.layer_lr_decay <= 1:

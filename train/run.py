@@ -38,6 +38,7 @@ from train.baseline import run_baseline
 from train.config import TrainConfig
 from train.data import Split, load_splits
 from train.evaluate import evaluate_texts
+from train.linear_probe import fit_heads
 from train.metrics import compute_metrics, headline
 from train.model_card import write_model_card
 from train.report import plot_training_curve
@@ -149,6 +150,11 @@ def train(config: TrainConfig) -> dict:
                         actor_dropout=config.actor_dropout,
                         dropout_samples=config.dropout_samples)
     data = {k: tokenize(s, model) for k, s in splits.items()}
+    if config.linear_probe:
+        accuracy = fit_heads(model, data["train"]["input_ids"], splits["train"].labels,
+                             bf16=use_bf16(config))
+        print("linear probe, training accuracy per head: "
+              + ", ".join(f"{head} {acc:.3f}" for head, acc in accuracy.items()))
 
     def metrics_for_trainer(eval_pred) -> dict[str, float]:
         # The length-grouped sampler reorders dev rows too, so gold comes from label_ids.
