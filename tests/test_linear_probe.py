@@ -58,3 +58,21 @@ def test_linear_probe_needs_one_linear_layer_of_heads(tiny_base, tiny_data, tmp_
                                       pooling="mention"))
     config = load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, linear_probe=True))
     assert config.linear_probe
+
+
+def test_training_with_a_linear_probe_starts_from_the_probe(tiny_base, tiny_data, tmp_path,
+                                                           capsys):
+    import json
+
+    from train.run import train
+
+    # Learning rates of 0: the saved heads are the probe's, untouched by fine-tuning.
+    config = load_config(None, tiny_config(tiny_base, tiny_data, tmp_path, linear_probe=True,
+                                           epochs=1, learning_rate=0.0, head_learning_rate=0.0))
+    results = train(config)
+    printed = capsys.readouterr().out
+    assert "linear probe, training accuracy per head: iraq" in printed
+    info = json.loads((tmp_path / "training_info.json").read_text())
+    assert info["config"]["linear_probe"] is True
+    # train == test in the fixture and the probe fits 16 sentences: far above chance (0.2).
+    assert results["test"]["stance_macro_f1"] > 0.5
