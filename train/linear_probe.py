@@ -20,7 +20,8 @@ from infer.model import StanceModel
 
 PROBE_POOLINGS = ("mean", "cls")  # one linear layer on one sentence vector
 # Inverse L2 strengths tried by 3-fold cross-validation (log loss). On 3,000 training sentences
-# of the stance corpus held-out loss was best near 0.01; C = 1 fits noise (weights 8x larger).
+# of the stance corpus held-out loss was best near 0.01; C = 1 fits noise (weights
+# 5-8x larger).
 CS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 
 

@@ -150,9 +150,9 @@ def train(config: TrainConfig) -> dict:
                         actor_dropout=config.actor_dropout,
                         dropout_samples=config.dropout_samples)
     data = {k: tokenize(s, model) for k, s in splits.items()}
+    bf16 = use_bf16(config)
     if config.linear_probe:
-        accuracy = fit_heads(model, data["train"]["input_ids"], splits["train"].labels,
-                             bf16=use_bf16(config))
+        accuracy = fit_heads(model, data["train"]["input_ids"], splits["train"].labels, bf16)
         print("linear probe, training accuracy per head: "
               + ", ".join(f"{head} {acc:.3f}" for head, acc in accuracy.items()))
 
@@ -186,7 +186,7 @@ def train(config: TrainConfig) -> dict:
         report_to=[],
         seed=config.seed,
         use_cpu=not torch.cuda.is_available(),
-        bf16=use_bf16(config),
+        bf16=bf16,
     )
     trainer = Trainer(
         model=model,
